@@ -1,0 +1,285 @@
+/* The admin console: parses simple-protocol queries from console clients and
+ * runs SHOW (show.c) and control commands.  Errors are ERROR-level responses
+ * after which the connection stays usable. */
+#include "admin.h"
+
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "config.h"
+#include "daemon.h"
+#include "fairway.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "show.h"
+#include "sqlstate.h"
+#include "util.h"
+
+#define ADMIN_MAX_QUERY 8192
+
+void admin_welcome(struct client *c)
+{
+	static const char *const params[][2] = {
+		{"server_version", "15.0 (" FAIRWAY_VERSION_STR ")"},
+		{"server_encoding", "UTF8"},
+		{"client_encoding", "UTF8"},
+		{"DateStyle", "ISO, MDY"},
+		{"TimeZone", "UTC"},
+		{"integer_datetimes", "on"},
+		{"standard_conforming_strings", "on"},
+		{"IntervalStyle", "postgres"},
+		{"is_superuser", "off"},
+		{"application_name", ""},
+	};
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < ARRAY_SIZE(params); i++)
+		ok = proto_put_param_status(out, params[i][0], params[i][1]);
+	ok = ok && proto_put_backend_key(out, 0, 0) && proto_put_rfq(out, 'I');
+	if (!ok) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	client_set_state(c, CL_IDLE);
+	client_process(c);
+}
+
+/* Splits a command into at most max words (upper-cased copies into buf). */
+static size_t split_words(const char *q, char *buf, size_t buflen, char **words, size_t max)
+{
+	size_t n = 0, used = 0;
+
+	while (*q != '\0' && n < max) {
+		size_t len;
+
+		while (isspace((unsigned char)*q) || *q == ';')
+			q++;
+		if (*q == '\0')
+			break;
+		len = 0;
+		while (q[len] != '\0' && !isspace((unsigned char)q[len]) && q[len] != ';')
+			len++;
+		if (used + len + 1 > buflen)
+			break;
+		words[n++] = buf + used;
+		memcpy(buf + used, q, len);
+		buf[used + len] = '\0';
+		used += len + 1;
+		q += len;
+	}
+	return n;
+}
+
+static bool send_error(struct evbuffer *out, const char *sqlstate, const char *msg)
+{
+	return proto_put_error(out, "ERROR", sqlstate, msg);
+}
+
+static bool command_ok(struct evbuffer *out, const char *tag)
+{
+	return proto_put_command_complete(out, tag);
+}
+
+/* The database named by a console command, or NULL after an error reply. */
+static struct database *named_db(struct client *c, const char *name, struct evbuffer *out,
+				 bool *ok)
+{
+	struct database *db = db_lookup(c->fw, name, false);
+
+	if (db == NULL && config_find_db(c->fw->cfg, name, false) != NULL)
+		db = db_lookup(c->fw, name, true);
+	if (db == NULL) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "no such database: %s", name);
+		*ok = send_error(out, SQLSTATE_PROTOCOL_VIOLATION, msg);
+	}
+	return db;
+}
+
+/* SET key = value: everything after SET, with optional quotes on value. */
+static bool admin_set(struct client *c, const char *q, struct evbuffer *out)
+{
+	char key[128], value[1024], err[256];
+	const char *eq;
+	size_t klen, vlen;
+	struct config *ncfg;
+
+	while (isspace((unsigned char)*q))
+		q++;
+	q += 3; /* SET */
+	eq = strchr(q, '=');
+	if (eq == NULL)
+		return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SET key = value");
+	while (isspace((unsigned char)*q))
+		q++;
+	klen = (size_t)(eq - q);
+	while (klen > 0 && isspace((unsigned char)q[klen - 1]))
+		klen--;
+	eq++;
+	while (isspace((unsigned char)*eq))
+		eq++;
+	vlen = strlen(eq);
+	while (vlen > 0 && (isspace((unsigned char)eq[vlen - 1]) || eq[vlen - 1] == ';'))
+		vlen--;
+	if (vlen >= 2 && (eq[0] == '\'' || eq[0] == '"') && eq[vlen - 1] == eq[0]) {
+		eq++;
+		vlen -= 2;
+	}
+	if (klen == 0 || klen >= sizeof(key) || vlen >= sizeof(value))
+		return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SET key = value");
+	memcpy(key, q, klen);
+	key[klen] = '\0';
+	memcpy(value, eq, vlen);
+	value[vlen] = '\0';
+	ncfg = config_with_set(c->fw->cfg, key, value, err, sizeof(err));
+	if (ncfg == NULL)
+		return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, err);
+	log_info("SET %s = %s (by console user %s)", key, value, c->user);
+	daemon_apply_config(c->fw, ncfg);
+	return command_ok(out, "SET");
+}
+
+/* Runs one console command; false only on out of memory. */
+static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
+{
+	struct fairway *fw = c->fw;
+	char buf[512], *w[4];
+	size_t n = split_words(q, buf, sizeof(buf), w, 4);
+	bool ok = true;
+	struct database *db = NULL;
+
+	if (n == 0)
+		return proto_put_msg(out, 'I', NULL, 0);
+	if (strcasecmp(w[0], "SHOW") == 0 || strcasecmp(w[0], "SELECT") == 0) {
+		bool oom;
+
+		if (n < 2)
+			return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SHOW what?");
+		if (show_command(c, w[1], out, &oom))
+			return !oom;
+		snprintf(buf, sizeof(buf), "unknown SHOW command: %.100s", w[1]);
+		return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, buf);
+	}
+	if (!c->is_admin)
+		return send_error(out, SQLSTATE_INSUFFICIENT_PRIVILEGE,
+				  "admin access needed for this command");
+	if (strcasecmp(w[0], "SET") == 0)
+		return admin_set(c, q, out);
+	if (strcasecmp(w[0], "RELOAD") == 0 && n == 1) {
+		if (!daemon_reload(fw))
+			return send_error(out, SQLSTATE_CONFIG_FILE_ERROR,
+					  "RELOAD failed, see logs for additional details");
+		return command_ok(out, "RELOAD");
+	}
+	if ((strcasecmp(w[0], "PAUSE") == 0 || strcasecmp(w[0], "RESUME") == 0 ||
+	     strcasecmp(w[0], "RECONNECT") == 0) &&
+	    n <= 2) {
+		if (n == 2 && (db = named_db(c, w[1], out, &ok)) == NULL)
+			return ok;
+		if (strcasecmp(w[0], "PAUSE") == 0)
+			daemon_pause(fw, db);
+		else if (strcasecmp(w[0], "RESUME") == 0)
+			daemon_resume(fw, db);
+		else
+			daemon_reconnect(fw, db);
+		for (char *p = w[0]; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		return command_ok(out, w[0]);
+	}
+	if ((strcasecmp(w[0], "DISABLE") == 0 || strcasecmp(w[0], "ENABLE") == 0 ||
+	     strcasecmp(w[0], "KILL") == 0) &&
+	    n == 2) {
+		if ((db = named_db(c, w[1], out, &ok)) == NULL)
+			return ok;
+		if (strcasecmp(w[0], "DISABLE") == 0) {
+			db->disabled = true;
+			return command_ok(out, "DISABLE");
+		}
+		if (strcasecmp(w[0], "ENABLE") == 0) {
+			db->disabled = false;
+			return command_ok(out, "ENABLE");
+		}
+		daemon_kill_db(db, "database killed by admin");
+		return command_ok(out, "KILL");
+	}
+	if (strcasecmp(w[0], "SHUTDOWN") == 0 && n <= 2) {
+		enum shutdown_mode mode = SHUTDOWN_NOW;
+
+		if (n == 2 && strcasecmp(w[1], "WAIT_FOR_SERVERS") == 0)
+			mode = SHUTDOWN_WAIT_SERVERS;
+		else if (n == 2 && strcasecmp(w[1], "WAIT_FOR_CLIENTS") == 0)
+			mode = SHUTDOWN_WAIT_CLIENTS;
+		else if (n == 2)
+			return send_error(out, SQLSTATE_SYNTAX_ERROR,
+					  "syntax error: SHUTDOWN [WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS]");
+		log_info("SHUTDOWN command issued by %s", c->user);
+		daemon_shutdown(fw, mode);
+		return command_ok(out, "SHUTDOWN");
+	}
+	snprintf(buf, sizeof(buf), "unknown command: %.100s", q);
+	return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, buf);
+}
+
+void admin_process(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (c->state == CL_IDLE) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		uint8_t hdr[5];
+		struct pg_msg_hdr h;
+		enum proto_status st;
+		char *q;
+		bool ok;
+
+		if (evbuffer_get_length(in) < 5)
+			return;
+		evbuffer_copyout(in, hdr, 5);
+		st = proto_parse_hdr(hdr, 5, false, ADMIN_MAX_QUERY, &h);
+		if (st != PROTO_OK) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+				    st == PROTO_TOO_BIG ? "console query too long"
+							: "invalid packet length");
+			return;
+		}
+		if (h.type == 'X') {
+			client_close(c, "client close request");
+			return;
+		}
+		if (h.type != 'Q') {
+			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+				    "the console supports the simple query protocol only");
+			return;
+		}
+		if (evbuffer_get_length(in) < 5 + (size_t)h.body_len)
+			return;
+		q = malloc(h.body_len + 1);
+		if (q == NULL) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+		evbuffer_drain(in, 5);
+		evbuffer_remove(in, q, h.body_len);
+		q[h.body_len] = '\0';
+		if (log_enabled(LOG_LVL_DEBUG))
+			client_log(LOG_LVL_DEBUG, c, "console: %.200s", q);
+		c->fw->stats.query_count++;
+		ok = admin_command(c, q, out);
+		free(q);
+		if (c->state != CL_IDLE)
+			return; /* SHUTDOWN may have closed everything */
+		if (!ok || !proto_put_rfq(out, 'I')) {
+			client_close(c, "out of memory");
+			return;
+		}
+	}
+}

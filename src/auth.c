@@ -1,0 +1,305 @@
+/* Client authentication against the auth_file: trust, any, plain, md5 and
+ * scram-sha-256, plus the console rules (admin_users, stats_users, and user
+ * pgbouncer over the Unix socket from the daemon's own uid). */
+#include "auth.h"
+
+#include <event2/buffer.h>
+#include <openssl/crypto.h>
+#include <event2/bufferevent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "fairway.h"
+#include "log.h"
+#include "proto.h"
+#include "scram.h"
+#include "sqlstate.h"
+#include "util.h"
+
+/* Constant-time equality of n bytes. */
+static bool bytes_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* The user's secret from the auth_file, or NULL. */
+static const char *user_secret(const struct client *c)
+{
+	const struct auth_entry *ae = config_find_auth(c->fw->cfg, c->user);
+
+	return ae != NULL ? ae->secret : NULL;
+}
+
+static bool peer_is_daemon_uid(const struct client *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!c->is_unix)
+		return false;
+	if (getsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return false;
+	return cred.uid == getuid();
+}
+
+/* Console rights; false (after failing the client) if none. */
+static bool console_access(struct client *c)
+{
+	const struct config *cfg = c->fw->cfg;
+
+	if (config_list_has(cfg->admin_users, c->user)) {
+		c->is_admin = true;
+		return true;
+	}
+	if (config_list_has(cfg->stats_users, c->user) || cfg->auth_type == AUTH_ANY)
+		return true;
+	client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "not allowed");
+	return false;
+}
+
+static void auth_fail_password(struct client *c)
+{
+	client_fail(c, SQLSTATE_INVALID_PASSWORD, "password authentication failed");
+}
+
+static void send_challenge(struct client *c, enum auth_step step)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool ok;
+
+	switch (step) {
+	case AUTH_STEP_PASSWORD:
+		ok = proto_put_auth(out, 3, NULL, 0);
+		break;
+	case AUTH_STEP_MD5:
+		ok = util_random(c->md5_salt, sizeof(c->md5_salt)) &&
+		     proto_put_auth(out, 5, c->md5_salt, sizeof(c->md5_salt));
+		break;
+	case AUTH_STEP_SASL:
+		ok = proto_put_auth(out, 10, "SCRAM-SHA-256\0", 15);
+		break;
+	case AUTH_STEP_NONE:
+	case AUTH_STEP_SASL_CONT:
+	default:
+		ok = false;
+		break;
+	}
+	if (!ok) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	c->auth_step = step;
+	client_set_state(c, CL_AUTH);
+}
+
+void auth_begin(struct client *c)
+{
+	const struct config *cfg = c->fw->cfg;
+	const char *secret = user_secret(c);
+
+	if (c->is_console) {
+		if (c->is_unix && strcmp(c->user, "pgbouncer") == 0 && peer_is_daemon_uid(c)) {
+			c->is_admin = true;
+			client_auth_done(c);
+			return;
+		}
+		if (!console_access(c))
+			return;
+	}
+	switch (cfg->auth_type) {
+	case AUTH_ANY:
+		client_auth_done(c);
+		return;
+	case AUTH_TRUST:
+		if (cfg->auth_file != NULL && secret == NULL) {
+			client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "no such user: %s", c->user);
+			return;
+		}
+		client_auth_done(c);
+		return;
+	case AUTH_PLAIN:
+		send_challenge(c, AUTH_STEP_PASSWORD);
+		return;
+	case AUTH_MD5:
+		/* A SCRAM secret cannot answer md5: use SCRAM for that user, as PgBouncer does. */
+		if (secret != NULL && strncmp(secret, "SCRAM-SHA-256$", 14) == 0)
+			send_challenge(c, AUTH_STEP_SASL);
+		else
+			send_challenge(c, AUTH_STEP_MD5);
+		return;
+	case AUTH_SCRAM:
+		send_challenge(c, AUTH_STEP_SASL);
+		return;
+	case AUTH_CERT:
+	case AUTH_HBA:
+	case AUTH_LDAP:
+	case AUTH_PAM:
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			    "this auth_type is not supported yet by Fairway");
+		return;
+	}
+}
+
+/* A cleartext password against a plain, md5 or SCRAM secret. */
+static bool check_cleartext(const struct client *c, const char *secret, const char *given)
+{
+	if (secret == NULL || given[0] == '\0')
+		return false;
+	if (pg_is_md5_secret(secret)) {
+		char hash[36];
+
+		pg_md5_hash(given, strlen(given), c->user, strlen(c->user), hash);
+		return bytes_equal(hash, secret, 36);
+	}
+	if (strncmp(secret, "SCRAM-SHA-256$", 14) == 0) {
+		struct scram_secret want, got;
+		bool ok;
+
+		if (!scram_parse_secret(secret, &want) ||
+		    !scram_secret_from_password(given, want.salt, want.salt_len, want.iterations,
+						&got))
+			return false;
+		ok = bytes_equal(want.stored_key, got.stored_key, sizeof(got.stored_key)) &&
+		     bytes_equal(want.server_key, got.server_key, sizeof(got.server_key));
+		return ok;
+	}
+	return strlen(secret) == strlen(given) && bytes_equal(secret, given, strlen(given));
+}
+
+static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t len)
+{
+	const char *secret = user_secret(c);
+	struct scram_secret sec;
+	struct pkt_reader r;
+	const char *mech;
+	const uint8_t *data;
+	uint32_t dlen;
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128];
+
+	pkt_reader_init(&r, body, len);
+	mech = pkt_get_str(&r);
+	dlen = pkt_get_u32(&r);
+	if (mech == NULL || r.failed || strcmp(mech, "SCRAM-SHA-256") != 0 ||
+	    dlen > pkt_remaining(&r) || (data = pkt_get_bytes(&r, dlen)) == NULL) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed SASL initial response");
+		return;
+	}
+	c->scram = calloc(1, sizeof(*c->scram));
+	if (c->scram == NULL) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	if (secret != NULL && strncmp(secret, "SCRAM-SHA-256$", 14) == 0 &&
+	    scram_parse_secret(secret, &sec)) {
+		scram_server_init(c->scram, &sec);
+	} else if (secret != NULL && !pg_is_md5_secret(secret) && secret[0] != '\0') {
+		uint8_t salt[16];
+
+		if (!util_random(salt, sizeof(salt)) ||
+		    !scram_secret_from_password(secret, salt, sizeof(salt),
+						c->fw->cfg->scram_iterations > 0
+							? c->fw->cfg->scram_iterations
+							: SCRAM_DEFAULT_ITERATIONS,
+						&sec)) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "cannot build SCRAM secret");
+			return;
+		}
+		scram_server_init(c->scram, &sec);
+	} else {
+		/* Unknown user or an md5 secret: run the exchange, fail the proof. */
+		scram_server_init_mock(c->scram, c->user, c->fw->scram_mock_key,
+				       sizeof(c->fw->scram_mock_key));
+	}
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	if (!scram_server_first(c->scram, (const char *)data, dlen, out, sizeof(out), err,
+				sizeof(err))) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
+		return;
+	}
+	if (!proto_put_auth(bufferevent_get_output(c->bev), 11, out, strlen(out))) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	c->auth_step = AUTH_STEP_SASL_CONT;
+}
+
+static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
+{
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128];
+	enum scram_result res;
+
+	res = scram_server_final(c->scram, (const char *)body, len, out, sizeof(out), err,
+				 sizeof(err));
+	if (res == SCRAM_BAD_PROOF) {
+		client_fail(c, SQLSTATE_INVALID_PASSWORD, "SASL authentication failed");
+		return;
+	}
+	if (res != SCRAM_OK) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
+		return;
+	}
+	if (!proto_put_auth(bufferevent_get_output(c->bev), 12, out, strlen(out))) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	auth_clear(c);
+	client_auth_done(c);
+}
+
+void auth_handle(struct client *c, const uint8_t *body, size_t len)
+{
+	const char *secret = user_secret(c);
+	struct pkt_reader r;
+	const char *given;
+
+	switch (c->auth_step) {
+	case AUTH_STEP_PASSWORD:
+	case AUTH_STEP_MD5:
+		pkt_reader_init(&r, body, len);
+		given = pkt_get_str(&r);
+		if (given == NULL) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed password packet");
+			return;
+		}
+		if (c->auth_step == AUTH_STEP_PASSWORD ? !check_cleartext(c, secret, given)
+						       : (secret == NULL ||
+							  !pg_md5_check_response(secret, c->user,
+										 c->md5_salt, given))) {
+			auth_fail_password(c);
+			return;
+		}
+		if (c->auth_step == AUTH_STEP_PASSWORD) {
+			c->cleartext_password = strdup(given);
+			if (c->cleartext_password == NULL) {
+				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+				return;
+			}
+		}
+		c->auth_step = AUTH_STEP_NONE;
+		client_auth_done(c);
+		return;
+	case AUTH_STEP_SASL:
+		handle_sasl_initial(c, body, len);
+		return;
+	case AUTH_STEP_SASL_CONT:
+		handle_sasl_final(c, body, len);
+		return;
+	case AUTH_STEP_NONE:
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unexpected password packet");
+		return;
+	}
+}
+
+void auth_clear(struct client *c)
+{
+	if (c->scram != NULL) {
+		scram_server_clear(c->scram);
+		free(c->scram);
+		c->scram = NULL;
+	}
+	c->auth_step = AUTH_STEP_NONE;
+}

@@ -1,0 +1,747 @@
+/* The client state machine: accept, startup packet, authentication (auth.c),
+ * welcome, then forwarding messages to the linked server.  Every way a client
+ * ends goes through client_close(). */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "auth.h"
+#include "cancel.h"
+#include "config.h"
+#include "fairway.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "server.h"
+#include "sqlstate.h"
+#include "util.h"
+
+/* Stop reading the other side when this much output is queued. */
+#define BACKLOG_HIGH_BYTES (512 * 1024)
+/* Resume once the queue has drained below this. */
+#define BACKLOG_LOW_BYTES (64 * 1024)
+
+static const char *const client_state_names[] = {
+	[CL_STARTUP] = "startup", [CL_AUTH] = "auth",         [CL_LOGIN] = "login",
+	[CL_IDLE] = "idle",       [CL_WAITING] = "waiting",   [CL_ACTIVE] = "active",
+	[CL_DRAINING] = "draining", [CL_CLOSED] = "closed",
+};
+_Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CL_STATE_COUNT,
+	       "every client state needs a name");
+
+#define TO(s) (1u << (s))
+static const unsigned client_may_enter[CL_STATE_COUNT] = {
+	[CL_STARTUP] = TO(CL_AUTH) | TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_AUTH] = TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_LOGIN] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_IDLE] = TO(CL_WAITING) | TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_WAITING] = TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_ACTIVE] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+	[CL_DRAINING] = TO(CL_CLOSED),
+	[CL_CLOSED] = 0,
+};
+
+const char *client_state_name(enum client_state s)
+{
+	return client_state_names[s];
+}
+
+void client_set_state(struct client *c, enum client_state next)
+{
+	assert(client_may_enter[c->state] & TO(next));
+	pool_count_client(c->pool, c->state, -1);
+	pool_count_client(c->pool, next, +1);
+	c->state = next;
+	c->state_since_us = c->fw->now_us;
+}
+
+void client_addr_str(const struct client *c, char *buf, size_t n, int *port)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+
+	*port = 0;
+	if (c->is_unix) {
+		snprintf(buf, n, "unix");
+		*port = 0;
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)n);
+		*port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)n);
+		*port = ntohs(in6->sin6_port);
+	} else {
+		snprintf(buf, n, "unknown");
+	}
+}
+
+void client_log(int level, const struct client *c, const char *fmt, ...)
+{
+	char msg[1024], addr[64];
+	va_list ap;
+	int port;
+
+	if (!log_enabled((enum log_level)level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	client_addr_str(c, addr, sizeof(addr), &port);
+	log_msg((enum log_level)level, "C-%" PRIu64 ": %s/%s@%s:%d %s", c->id,
+		c->dbname ? c->dbname : "(nodb)", c->user ? c->user : "(nouser)", addr, port, msg);
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+
+void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int addrlen,
+		   bool is_unix)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	socklen_t llen = sizeof(c->local);
+
+	if (c == NULL) {
+		close(fd);
+		log_warning("out of memory accepting a client");
+		return;
+	}
+	c->fw = fw;
+	c->id = ++fw->next_id;
+	c->state = CL_STARTUP;
+	c->is_unix = is_unix;
+	memcpy(&c->addr, addr, (size_t)addrlen < sizeof(c->addr) ? (size_t)addrlen : sizeof(c->addr));
+	getsockname(fd, (struct sockaddr *)&c->local, &llen);
+	c->connect_us = fw->now_us;
+	c->connect_wall_us = util_wall_us();
+	c->state_since_us = fw->now_us;
+	c->last_activity_us = fw->now_us;
+	sched_entry_init(&c->wait);
+	list_init(&c->login_link);
+	list_add_tail(&fw->clients, &c->link);
+	fw->n_clients++;
+	if (!is_unix) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (fw->cfg->tcp_keepalive)
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	}
+	c->bev = bufferevent_socket_new(fw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		client_close(c, "out of memory");
+		return;
+	}
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, BACKLOG_LOW_BYTES, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	if (fw->cfg->max_client_conn > 0 && fw->n_clients > fw->cfg->max_client_conn) {
+		client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
+			    "no more connections allowed (max_client_conn)");
+		return;
+	}
+	if (fw->shutdown != SHUTDOWN_NONE && !is_unix) {
+		client_fail(c, SQLSTATE_CANNOT_CONNECT_NOW, "pooler is shutting down");
+		return;
+	}
+}
+
+void client_close(struct client *c, const char *reason)
+{
+	struct fairway *fw = c->fw;
+
+	if (c->state == CL_CLOSED)
+		return;
+	if (c->state != CL_STARTUP || c->user != NULL) {
+		if (fw->cfg->log_disconnections)
+			client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", reason,
+				   (fw->now_us - c->connect_us) / USEC);
+	}
+	if (c->state == CL_WAITING)
+		sched_remove(&c->pool->waitq, &c->wait);
+	if (c->state == CL_LOGIN)
+		list_del(&c->login_link);
+	if (c->server != NULL)
+		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
+	cancel_unregister(fw->cancels, c);
+	if (c->counted_in_db) {
+		c->db->n_clients--;
+		if (c->pool != NULL)
+			c->pool->puser->n_clients--;
+		c->counted_in_db = false;
+	}
+	auth_clear(c);
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	fw->n_clients--;
+	client_set_state(c, CL_CLOSED);
+	list_del(&c->link);
+	list_add_tail(&fw->graveyard_clients, &c->link);
+	fw_schedule_reap(fw);
+}
+
+void client_detach(struct client *c)
+{
+	if (c->counted_in_db) {
+		c->db->n_clients--;
+		if (c->pool != NULL)
+			c->pool->puser->n_clients--;
+		c->counted_in_db = false;
+	}
+	pool_count_client(c->pool, c->state, -1);
+	c->pool = NULL;
+	c->db = NULL;
+}
+
+void client_free(struct client *c)
+{
+	list_del(&c->link);
+	params_clear(&c->params);
+	free(c->user);
+	free(c->dbname);
+	free(c->cleartext_password);
+	free(c);
+}
+
+void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (c->state == CL_DRAINING || c->state == CL_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->fw->cfg->log_pooler_errors)
+		client_log(LOG_LVL_WARNING, c, "pooler error: %s", msg);
+	if (c->server != NULL)
+		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
+	if (c->state == CL_WAITING)
+		sched_remove(&c->pool->waitq, &c->wait);
+	if (c->state == CL_LOGIN)
+		list_del(&c->login_link);
+	if (!proto_put_error(bufferevent_get_output(c->bev), "FATAL", sqlstate, msg)) {
+		client_close(c, "out of memory while reporting an error");
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	client_set_state(c, CL_DRAINING);
+	/* The reason for the log line is the message itself. */
+	free(c->cleartext_password);
+	c->cleartext_password = NULL;
+	bufferevent_enable(c->bev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_close(c, msg);
+}
+
+/* Sends what a fresh session needs: parameters, cancel key, ReadyForQuery. */
+void client_send_welcome(struct client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct pool *pool = c->pool;
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < pool->n_welcome; i++) {
+		int slot = params_slot(&c->fw->tracked, pool->welcome[i].name);
+		const char *val = pool->welcome[i].value;
+
+		if (slot >= 0) {
+			if (c->params.val[slot] != NULL)
+				val = c->params.val[slot];
+			else
+				ok = params_set(&c->params, slot, val);
+		}
+		ok = ok && proto_put_param_status(out, pool->welcome[i].name, val);
+	}
+	ok = ok && cancel_register(c->fw->cancels, c);
+	ok = ok && proto_put_backend_key(out, c->cancel_pid, c->cancel_key) &&
+	     proto_put_rfq(out, 'I');
+	if (!ok) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	client_set_state(c, CL_IDLE);
+	bufferevent_enable(c->bev, EV_READ);
+	client_process(c);
+}
+
+void client_auth_done(struct client *c)
+{
+	struct fairway *fw = c->fw;
+	struct pool *pool;
+
+	if (!proto_put_auth(bufferevent_get_output(c->bev), 0, NULL, 0)) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	if (c->is_console) {
+		admin_welcome(c);
+		return;
+	}
+	pool = pool_get(c->db, c->user);
+	if (pool == NULL) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	c->pool = pool;
+	pool_count_client(pool, c->state, +1);
+	c->db->n_clients++;
+	pool->puser->n_clients++;
+	c->counted_in_db = true;
+	{
+		const struct user_conf *uc = config_find_user(fw->cfg, c->user);
+		int max_user = uc != NULL && uc->max_user_client_connections >= 0
+				       ? uc->max_user_client_connections
+				       : fw->cfg->max_user_client_connections;
+
+		if (max_user > 0 && pool->puser->n_clients > max_user) {
+			client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
+				    "no more connections allowed (max_user_client_connections)");
+			return;
+		}
+	}
+	if (pool->has_welcome) {
+		client_send_welcome(c);
+		return;
+	}
+	/* The pool has never logged in to its server: wait for its parameters. */
+	bufferevent_disable(c->bev, EV_READ);
+	client_set_state(c, CL_LOGIN);
+	list_add_tail(&pool->login_waiters, &c->login_link);
+	c->request_us = fw->now_us;
+	pool_maybe_launch(pool);
+}
+
+/* Applies one startup parameter; false after failing the client. */
+static bool apply_startup_param(struct client *c, const char *name, const char *value)
+{
+	const struct config *cfg = c->fw->cfg;
+	int slot;
+
+	if (strcmp(name, "user") == 0) {
+		free(c->user);
+		c->user = strdup(value);
+		return c->user != NULL;
+	}
+	if (strcmp(name, "database") == 0) {
+		free(c->dbname);
+		c->dbname = strdup(value);
+		return c->dbname != NULL;
+	}
+	if ((slot = params_slot(&c->fw->tracked, name)) >= 0)
+		return params_set(&c->params, slot, value);
+	if (config_list_has(cfg->ignore_startup_parameters, name))
+		return true;
+	client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported startup parameter: %s", name);
+	return false;
+}
+
+/* Returns false if the client was failed. */
+static bool check_login_limits(struct client *c)
+{
+	const struct config *cfg = c->fw->cfg;
+	int max_db;
+
+	if (c->db->disabled) {
+		client_fail(c, SQLSTATE_CANNOT_CONNECT_NOW, "database \"%s\" is disabled",
+			    c->dbname);
+		return false;
+	}
+	max_db = c->db->conf->max_db_client_connections >= 0
+			 ? c->db->conf->max_db_client_connections
+			 : cfg->max_db_client_connections;
+	if (max_db > 0 && c->db->n_clients >= max_db) {
+		client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
+			    "no more connections allowed (max_db_client_connections)");
+		return false;
+	}
+	return true;
+}
+
+static void handle_startup_params(struct client *c, const struct startup_pkt *sp)
+{
+	struct fairway *fw = c->fw;
+	const char *unknown[PROTO_MAX_STARTUP_PARAMS];
+	size_t n_unknown = 0;
+
+	for (size_t i = 0; i < sp->n_params; i++) {
+		if (strncmp(sp->names[i], "_pq_.", 5) == 0) {
+			unknown[n_unknown++] = sp->names[i];
+			continue;
+		}
+		if (!apply_startup_param(c, sp->names[i], sp->values[i])) {
+			if (c->state != CL_DRAINING)
+				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+	}
+	if ((sp->code & 0xffff) != 0 || n_unknown > 0) {
+		if (!proto_put_negotiate(bufferevent_get_output(c->bev), 0, unknown, n_unknown)) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+	}
+	if (c->user == NULL || c->user[0] == '\0') {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "no username supplied");
+		return;
+	}
+	if (c->dbname == NULL || c->dbname[0] == '\0') {
+		free(c->dbname);
+		c->dbname = strdup(c->user);
+		if (c->dbname == NULL) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+	}
+	if (fw->cfg->log_connections)
+		client_log(LOG_LVL_INFO, c, "login attempt: db=%s user=%s tls=no", c->dbname,
+			   c->user);
+	if (strcmp(c->dbname, "pgbouncer") == 0 || strcmp(c->dbname, "fairway") == 0) {
+		c->is_console = true;
+		auth_begin(c);
+		return;
+	}
+	if (fw->shutdown != SHUTDOWN_NONE) {
+		client_fail(c, SQLSTATE_CANNOT_CONNECT_NOW, "pooler is shutting down");
+		return;
+	}
+	c->db = db_lookup(fw, c->dbname, true);
+	if (c->db == NULL) {
+		client_fail(c, SQLSTATE_INVALID_CATALOG_NAME, "no such database: %s", c->dbname);
+		return;
+	}
+	if (!check_login_limits(c))
+		return;
+	auth_begin(c);
+}
+
+/* The first packet: SSLRequest, GSSENCRequest, CancelRequest or StartupMessage. */
+static void process_startup(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct startup_pkt sp;
+	struct pg_msg_hdr h;
+	uint8_t hdr[4], *body;
+	enum proto_status st;
+
+	while (c->state == CL_STARTUP) {
+		size_t avail = evbuffer_get_length(in);
+
+		if (avail < 4)
+			return;
+		evbuffer_copyout(in, hdr, 4);
+		st = proto_parse_hdr(hdr, 4, true, PROTO_STARTUP_MAX_LEN, &h);
+		if (st == PROTO_BAD_LENGTH || st == PROTO_TOO_BIG) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid startup packet length");
+			return;
+		}
+		if (avail < 4 + (size_t)h.body_len)
+			return;
+		evbuffer_drain(in, 4);
+		body = malloc(h.body_len + 1);
+		if (body == NULL) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+		evbuffer_remove(in, body, h.body_len);
+		body[h.body_len] = '\0';
+		st = proto_parse_startup(body, h.body_len, &sp);
+		if (st != PROTO_OK) {
+			free(body);
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid startup packet");
+			return;
+		}
+		if (sp.code == PROTO_SSL_CODE || sp.code == PROTO_GSSENC_CODE) {
+			free(body);
+			/* No TLS or GSS yet: the client goes on in plain text. */
+			if (evbuffer_add(bufferevent_get_output(c->bev), "N", 1) != 0) {
+				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+				return;
+			}
+			continue;
+		}
+		if (sp.code == PROTO_CANCEL_CODE) {
+			struct client *target = cancel_lookup(c->fw->cancels, sp.cancel_pid,
+							      sp.cancel_key);
+
+			free(body);
+			if (target != NULL && target->server != NULL)
+				cancel_forward(c->fw, target->server);
+			client_close(c, "cancel request");
+			return;
+		}
+		if ((sp.code >> 16) != 3) {
+			free(body);
+			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+				    "unsupported frontend protocol %u.%u: server supports 3.0",
+				    sp.code >> 16, sp.code & 0xffff);
+			return;
+		}
+		handle_startup_params(c, &sp);
+		free(body);
+		return;
+	}
+}
+
+/* Password and SASL messages while authenticating. */
+static void process_auth(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (c->state == CL_AUTH) {
+		uint8_t hdr[5], *body;
+		struct pg_msg_hdr h;
+		enum proto_status st;
+
+		if (evbuffer_get_length(in) < 5)
+			return;
+		evbuffer_copyout(in, hdr, 5);
+		st = proto_parse_hdr(hdr, 5, false, 8192, &h);
+		if (st != PROTO_OK || h.type != 'p') {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+				    st == PROTO_OK ? "expected password message"
+						   : "invalid packet length");
+			return;
+		}
+		if (evbuffer_get_length(in) < 5 + (size_t)h.body_len)
+			return;
+		evbuffer_drain(in, 5);
+		body = malloc(h.body_len + 1);
+		if (body == NULL) {
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+		evbuffer_remove(in, body, h.body_len);
+		body[h.body_len] = '\0';
+		auth_handle(c, body, h.body_len);
+		free(body);
+	}
+}
+
+/* Resumes reading from the linked server once our output has drained. */
+static void resume_server(struct client *c)
+{
+	struct server *sv = c->server;
+
+	if (sv != NULL && sv->read_held) {
+		sv->read_held = false;
+		bufferevent_enable(sv->bev, EV_READ);
+		server_process(sv);
+	}
+}
+
+/* Moves client messages to the linked server, noting what the pooler must
+ * know: queries and Syncs (ReadyForQuery owed), Terminate, COPY. */
+static void forward_to_server(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct server *sv = c->server;
+	struct evbuffer *out = bufferevent_get_output(sv->bev);
+	uint32_t max_body = (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff
+					       ? 0x7fffffff
+					       : c->fw->cfg->max_packet_size);
+	uint64_t moved = 0;
+
+	while (c->server == sv && c->state == CL_ACTIVE) {
+		size_t avail = evbuffer_get_length(in);
+		struct pg_msg_hdr h;
+		uint8_t hdr[5];
+		enum proto_status st;
+
+		if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
+			c->read_held = true;
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		if (c->pkt_remain > 0) {
+			size_t n = avail < c->pkt_remain ? avail : c->pkt_remain;
+
+			if (n == 0)
+				break;
+			evbuffer_remove_buffer(in, out, n);
+			c->pkt_remain -= (uint32_t)n;
+			moved += n;
+			continue;
+		}
+		if (avail < 5)
+			break;
+		evbuffer_copyout(in, hdr, 5);
+		st = proto_parse_hdr(hdr, 5, false, max_body, &h);
+		if (st != PROTO_OK) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+				    st == PROTO_TOO_BIG ? "max_packet_size exceeded"
+							: "invalid packet length");
+			return;
+		}
+		switch (h.type) {
+		case 'X':
+			client_close(c, "client close request");
+			return;
+		case 'Q':
+			sv->expect_rfq++;
+			if (sv->query_start_us == 0)
+				sv->query_start_us = c->fw->now_us;
+			c->pool->db->stats.query_count++;
+			c->fw->stats.query_count++;
+			break;
+		case 'F':
+			sv->expect_rfq++;
+			break;
+		case 'S':
+			sv->expect_rfq++;
+			sv->ext_open = false;
+			break;
+		case 'E':
+			c->pool->db->stats.query_count++;
+			c->fw->stats.query_count++;
+			if (sv->query_start_us == 0)
+				sv->query_start_us = c->fw->now_us;
+			sv->ext_open = true;
+			break;
+		case 'P':
+		case 'B':
+		case 'D':
+		case 'C':
+		case 'H':
+			sv->ext_open = true;
+			break;
+		case 'd':
+		case 'c':
+		case 'f':
+			break;
+		default:
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported pkt type: %d",
+				    h.type);
+			return;
+		}
+		c->pkt_remain = 5 + h.body_len;
+	}
+	c->last_activity_us = c->fw->now_us;
+	c->pool->db->stats.bytes_received += moved;
+	c->fw->stats.bytes_received += moved;
+}
+
+/* An idle client sent something: Terminate closes, anything else needs a server. */
+static void process_idle(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct pg_msg_hdr h;
+	uint8_t hdr[5];
+	enum proto_status st;
+
+	if (evbuffer_get_length(in) < 5)
+		return;
+	evbuffer_copyout(in, hdr, 5);
+	st = proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h);
+	if (st != PROTO_OK) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid packet length");
+		return;
+	}
+	if (h.type == 'X') {
+		client_close(c, "client close request");
+		return;
+	}
+	if (c->fw->shutdown == SHUTDOWN_WAIT_SERVERS) {
+		client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	pool_request(c);
+}
+
+void client_process(struct client *c)
+{
+	switch (c->state) {
+	case CL_STARTUP:
+		process_startup(c);
+		break;
+	case CL_AUTH:
+		process_auth(c);
+		break;
+	case CL_LOGIN:
+	case CL_WAITING:
+		break;
+	case CL_IDLE:
+		if (c->is_console)
+			admin_process(c);
+		else
+			process_idle(c);
+		break;
+	case CL_ACTIVE:
+		bufferevent_enable(c->bev, EV_READ);
+		forward_to_server(c);
+		break;
+	case CL_DRAINING:
+	case CL_CLOSED:
+		if (c->bev != NULL)
+			evbuffer_drain(bufferevent_get_input(c->bev),
+				       evbuffer_get_length(bufferevent_get_input(c->bev)));
+		break;
+	}
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	fw_update_now(c->fw);
+	client_process(c);
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	fw_update_now(c->fw);
+	if (c->state == CL_DRAINING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			client_close(c, "error sent");
+		return;
+	}
+	resume_server(c);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	fw_update_now(c->fw);
+	if (what & BEV_EVENT_EOF)
+		client_close(c, "client unexpected eof");
+	else if (what & BEV_EVENT_ERROR)
+		client_close(c, "client connection error");
+}
+
+void client_resume_reading(struct client *c)
+{
+	if (c->read_held) {
+		c->read_held = false;
+		bufferevent_enable(c->bev, EV_READ);
+		client_process(c);
+	}
+}

@@ -1,0 +1,114 @@
+/* A client connection: startup, authentication, then idle / waiting /
+ * active, forwarding its messages to the server it is linked to. */
+#ifndef FAIRWAY_CLIENT_H
+#define FAIRWAY_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "list.h"
+#include "params.h"
+#include "sched.h"
+
+struct fairway;
+struct bufferevent;
+struct pool;
+struct database;
+struct server;
+struct scram_server;
+
+enum client_state {
+	CL_STARTUP,  /* expecting StartupMessage, SSLRequest or CancelRequest; no pool */
+	CL_AUTH,     /* password / SASL exchange in progress; no pool */
+	CL_LOGIN,    /* authenticated; in pool->login_waiters until the pool knows
+		      * the server's parameters for the welcome message */
+	CL_IDLE,     /* logged in, holds no server; reads on */
+	CL_WAITING,  /* needs a server; in its pool's wait queue; reads off */
+	CL_ACTIVE,   /* linked to c->server */
+	CL_DRAINING, /* ErrorResponse queued; closes when output is flushed */
+	CL_CLOSED,   /* in fw->graveyard_clients; memory freed after this loop turn */
+};
+#define CL_STATE_COUNT (CL_CLOSED + 1)
+
+enum auth_step {
+	AUTH_STEP_NONE,
+	AUTH_STEP_PASSWORD, /* sent AuthenticationCleartextPassword */
+	AUTH_STEP_MD5,      /* sent AuthenticationMD5Password */
+	AUTH_STEP_SASL,     /* sent AuthenticationSASL, expect SASLInitialResponse */
+	AUTH_STEP_SASL_CONT, /* sent SASLContinue, expect SASLResponse */
+};
+
+struct client {
+	struct fairway *fw; /* borrowed root */
+	uint64_t id;
+	enum client_state state;
+	struct list_head link;      /* fw->clients while alive; graveyard when closed */
+	struct sched_entry wait;    /* pool wait queue while CL_WAITING */
+	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
+	struct bufferevent *bev;    /* owned; NULL once closed */
+
+	struct database *db;   /* borrowed; NULL until startup names one (or console) */
+	struct pool *pool;     /* borrowed; NULL for the console and before login */
+	struct server *server; /* borrowed; set and cleared only by pool_link/unlink */
+	char *user;            /* owned; the name the client logged in with */
+	char *dbname;          /* owned; the database name the client asked for */
+	struct param_set params; /* owned; tracked values this client wants */
+
+	struct sockaddr_storage addr; /* peer */
+	struct sockaddr_storage local;
+	bool is_unix;
+	bool is_admin;      /* console: admin rights */
+	bool is_console;    /* connected to the console database */
+	bool counted_in_db; /* counted in db->n_clients / user->n_clients */
+
+	enum auth_step auth_step;
+	uint8_t md5_salt[4];
+	struct scram_server *scram; /* owned while AUTH_STEP_SASL* */
+	char *cleartext_password;   /* owned; the password a plain-auth client sent */
+
+	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
+	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
+
+	uint32_t pkt_remain;   /* bytes of the current message still to forward */
+	bool read_held;        /* reads paused for backpressure (server output full) */
+
+	uint64_t connect_us;   /* monotonic */
+	uint64_t connect_wall_us;
+	uint64_t request_us;   /* when it last asked for a server (wait start) */
+	uint64_t state_since_us;
+	uint64_t xact_start_us; /* 0 = not in a transaction */
+	uint64_t query_start_us;
+	uint64_t last_activity_us;
+};
+
+/* Takes ownership of fd (an accepted socket). */
+void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int addrlen,
+		   bool is_unix);
+/* The only way a client dies.  Safe to call twice and from any callback. */
+void client_close(struct client *c, const char *reason);
+/* Sends a FATAL ErrorResponse, stops reading, closes once it is flushed. */
+void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void client_set_state(struct client *c, enum client_state next);
+const char *client_state_name(enum client_state s);
+/* Reads and forwards whatever the client has sent (after a link or a state change). */
+void client_process(struct client *c);
+/* Sends the welcome (AuthenticationOk, parameters, key, ReadyForQuery). */
+void client_send_welcome(struct client *c);
+/* Called by auth.c when authentication succeeded. */
+void client_auth_done(struct client *c);
+/* Log with the "C-<id>: db/user@addr:port" prefix. */
+void client_log(int level, const struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "addr" and port of the peer as text. */
+void client_addr_str(const struct client *c, char *buf, size_t n, int *port);
+/* The server's output drained: let a client held by backpressure send again. */
+void client_resume_reading(struct client *c);
+/* Drops the client's ties to its database and pool (counters included);
+ * for a client whose last error is being flushed while its database goes. */
+void client_detach(struct client *c);
+/* Frees a closed client (the reaper). */
+void client_free(struct client *c);
+
+#endif

@@ -1,0 +1,90 @@
+/* The root context: struct fairway owns everything a running daemon has
+ * (config, event loop, listeners, databases, clients, the graveyard).
+ * There are no global variables besides the process-wide log sink. */
+#ifndef FAIRWAY_H
+#define FAIRWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "list.h"
+#include "params.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+#define FAIRWAY_VERSION_STR "Fairway " PACKAGE_VERSION
+
+struct event_base;
+struct event;
+struct evdns_base;
+struct config;
+struct listener;
+struct cancel_map;
+
+enum shutdown_mode {
+	SHUTDOWN_NONE,
+	SHUTDOWN_WAIT_SERVERS, /* SIGINT: let transactions finish, then exit */
+	SHUTDOWN_WAIT_CLIENTS, /* SIGTERM: let every client leave, then exit */
+	SHUTDOWN_NOW,          /* SIGQUIT or a second signal */
+};
+
+/* Totals since start for SHOW STATS / TOTALS, per database in struct database. */
+struct fw_stats {
+	uint64_t server_assignment_count;
+	uint64_t xact_count;
+	uint64_t query_count;
+	uint64_t bytes_received; /* from clients */
+	uint64_t bytes_sent;     /* to clients */
+	uint64_t xact_time_us;
+	uint64_t query_time_us;
+	uint64_t wait_time_us;
+};
+
+struct fairway {
+	struct event_base *base;  /* owned */
+	struct evdns_base *dns;   /* owned; async name lookups for server hosts */
+	struct config *cfg;       /* owned; replaced as a whole on reload */
+	char *config_path;        /* owned; as given on the command line */
+	struct param_names tracked; /* owned; from track_extra_parameters at start */
+
+	/* Command-line overrides. */
+	bool opt_quiet;
+	int opt_verbose;
+	bool opt_daemon;
+	char *opt_user;
+
+	uint64_t now_us;      /* CLOCK_MONOTONIC, refreshed once per callback */
+	uint64_t start_wall_us;
+	uint64_t next_id;     /* one counter for client and server ids */
+	uint32_t daemon_uid;
+	uint8_t scram_mock_key[32]; /* random per process: fake SCRAM for unknown users */
+
+	struct list_head databases;   /* struct database, owned */
+	struct list_head users;       /* struct pool_user, owned */
+	struct list_head clients;     /* every live struct client, owned */
+	struct list_head graveyard_clients; /* closed clients, freed by the reaper */
+	struct list_head graveyard_servers; /* closed servers, freed by the reaper */
+	struct list_head cancel_reqs; /* struct cancel_req in flight, owned */
+	struct event *reaper;         /* owned; frees the graveyard after the loop turn */
+	struct event *tick;           /* owned; housekeeping timer (timer.c) */
+	struct event *signals[7];     /* owned */
+	struct listener *listeners;   /* owned, NULL-terminated list via ->next */
+	struct cancel_map *cancels;   /* owned */
+
+	int n_clients;                /* live client connections (max_client_conn) */
+	enum shutdown_mode shutdown;
+	int shutdown_signals;         /* count of SIGINT/SIGTERM received */
+	bool paused;                  /* PAUSE / SIGUSR1 */
+	int exit_code;
+
+	struct fw_stats stats;        /* all databases, for SHOW TOTALS */
+	uint64_t last_stats_us;       /* start of the current stats_period */
+};
+
+/* Monotonic time, refreshed: call at the top of every callback. */
+uint64_t fw_update_now(struct fairway *fw);
+/* Queues the reaper so the graveyard is freed after the current callbacks. */
+void fw_schedule_reap(struct fairway *fw);
+
+#endif

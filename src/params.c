@@ -1,0 +1,140 @@
+/* Tracked server parameters and the SET statements that sync them. */
+#include "params.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const always_tracked[] = {
+	"client_encoding", "DateStyle",        "TimeZone", "standard_conforming_strings",
+	"IntervalStyle",   "application_name",
+};
+
+static bool add_name(struct param_names *pn, const char *name, size_t len)
+{
+	for (size_t i = 0; i < pn->n; i++)
+		if (strlen(pn->names[i]) == len && strncasecmp(pn->names[i], name, len) == 0)
+			return true;
+	if (pn->n == PARAM_SLOTS)
+		return false;
+	pn->names[pn->n] = strndup(name, len);
+	if (pn->names[pn->n] == NULL)
+		return false;
+	pn->n++;
+	return true;
+}
+
+bool params_names_init(struct param_names *pn, const char *extra)
+{
+	memset(pn, 0, sizeof(*pn));
+	for (size_t i = 0; i < sizeof(always_tracked) / sizeof(always_tracked[0]); i++)
+		if (!add_name(pn, always_tracked[i], strlen(always_tracked[i])))
+			return false;
+	while (extra != NULL && *extra != '\0') {
+		size_t len;
+
+		extra += strspn(extra, ", \t");
+		len = strcspn(extra, ", \t");
+		if (len > 0 && !add_name(pn, extra, len))
+			return false;
+		extra += len;
+	}
+	return true;
+}
+
+void params_names_free(struct param_names *pn)
+{
+	for (size_t i = 0; i < pn->n; i++)
+		free(pn->names[i]);
+	memset(pn, 0, sizeof(*pn));
+}
+
+int params_slot(const struct param_names *pn, const char *name)
+{
+	for (size_t i = 0; i < pn->n; i++)
+		if (strcasecmp(pn->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool params_set(struct param_set *ps, int slot, const char *value)
+{
+	char *copy = NULL;
+
+	if (slot < 0 || slot >= PARAM_SLOTS)
+		return true;
+	if (ps->val[slot] != NULL && value != NULL && strcmp(ps->val[slot], value) == 0)
+		return true;
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return false;
+	free(ps->val[slot]);
+	ps->val[slot] = copy;
+	return true;
+}
+
+void params_clear(struct param_set *ps)
+{
+	for (size_t i = 0; i < PARAM_SLOTS; i++) {
+		free(ps->val[i]);
+		ps->val[i] = NULL;
+	}
+}
+
+bool params_copy(struct param_set *dst, const struct param_set *src)
+{
+	for (int i = 0; i < PARAM_SLOTS; i++)
+		if (!params_set(dst, i, src->val[i]))
+			return false;
+	return true;
+}
+
+/* Appends s to buf (growing it), doubling single quotes when quote. */
+static bool append(char **buf, size_t *len, size_t *cap, const char *s, bool quote)
+{
+	for (; *s; s++) {
+		size_t need = *len + 3;
+
+		if (need > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 128;
+			char *n;
+
+			while (ncap < need)
+				ncap *= 2;
+			n = realloc(*buf, ncap);
+			if (n == NULL)
+				return false;
+			*buf = n;
+			*cap = ncap;
+		}
+		if (quote && *s == '\'')
+			(*buf)[(*len)++] = '\'';
+		(*buf)[(*len)++] = *s;
+		(*buf)[*len] = '\0';
+	}
+	return true;
+}
+
+char *params_sync_sql(const struct param_names *pn, const struct param_set *want,
+		      const struct param_set *have, bool *oom)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	*oom = false;
+	for (size_t i = 0; i < pn->n; i++) {
+		if (want->val[i] == NULL)
+			continue;
+		if (have->val[i] != NULL && strcmp(want->val[i], have->val[i]) == 0)
+			continue;
+		if (!append(&buf, &len, &cap, "SET ", false) ||
+		    !append(&buf, &len, &cap, pn->names[i], false) ||
+		    !append(&buf, &len, &cap, "='", false) ||
+		    !append(&buf, &len, &cap, want->val[i], true) ||
+		    !append(&buf, &len, &cap, "';", false)) {
+			free(buf);
+			*oom = true;
+			return NULL;
+		}
+	}
+	return buf;
+}

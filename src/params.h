@@ -1,0 +1,39 @@
+/* Tracked server parameters (client_encoding, DateStyle, TimeZone, ...):
+ * which names are tracked, each client's wanted values and each server's
+ * current values, and the SET statement that brings a server in line.  Pure. */
+#ifndef FAIRWAY_PARAMS_H
+#define FAIRWAY_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PARAM_SLOTS 16
+
+/* The tracked names, in the spelling the server reports them. */
+struct param_names {
+	size_t n;
+	char *names[PARAM_SLOTS]; /* owned */
+};
+
+/* One value per tracked slot; NULL = unknown / not set. Owned strings. */
+struct param_set {
+	char *val[PARAM_SLOTS];
+};
+
+/* Builds the list: the five PostgreSQL always tracks plus application_name
+ * and the comma-separated extras (track_extra_parameters).  false = too many. */
+bool params_names_init(struct param_names *pn, const char *extra);
+void params_names_free(struct param_names *pn);
+/* Slot of a name (case-insensitive), or -1 when not tracked. */
+int params_slot(const struct param_names *pn, const char *name);
+
+bool params_set(struct param_set *ps, int slot, const char *value);
+void params_clear(struct param_set *ps);
+bool params_copy(struct param_set *dst, const struct param_set *src);
+
+/* "SET a='x';SET b='y'" for every slot where want has a value that differs
+ * from have; NULL when nothing differs (or out of memory: *oom set). */
+char *params_sync_sql(const struct param_names *pn, const struct param_set *want,
+		      const struct param_set *have, bool *oom);
+
+#endif

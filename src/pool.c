@@ -1,0 +1,449 @@
+/* Databases and pools: lookup and creation, size limits, pairing clients
+ * with servers (pool_link / pool_unlink are the only places that set
+ * client->server and server->client), and launching servers on demand. */
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static const struct user_conf *user_conf_of(const struct pool *pool, const char *name)
+{
+	return config_find_user(pool->fw->cfg, name);
+}
+
+static struct pool_user *pool_user_get(struct fairway *fw, const char *name)
+{
+	struct list_head *pos;
+	struct pool_user *pu;
+
+	list_for_each(pos, &fw->users)
+	{
+		pu = list_entry(pos, struct pool_user, link);
+		if (strcmp(pu->name, name) == 0)
+			return pu;
+	}
+	pu = calloc(1, sizeof(*pu));
+	if (pu == NULL)
+		return NULL;
+	pu->name = strdup(name);
+	if (pu->name == NULL) {
+		free(pu);
+		return NULL;
+	}
+	list_add_tail(&fw->users, &pu->link);
+	return pu;
+}
+
+struct database *db_lookup(struct fairway *fw, const char *name, bool create)
+{
+	const struct db_conf *conf;
+	struct list_head *pos;
+	struct database *db;
+
+	list_for_each(pos, &fw->databases)
+	{
+		db = list_entry(pos, struct database, link);
+		if (strcmp(db->name, name) == 0)
+			return db;
+	}
+	if (!create)
+		return NULL;
+	conf = config_find_db(fw->cfg, name, true);
+	if (conf == NULL)
+		return NULL;
+	db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		return NULL;
+	db->name = strdup(name);
+	if (db->name == NULL) {
+		free(db);
+		return NULL;
+	}
+	db->fw = fw;
+	db->conf = conf;
+	db->is_auto = strcmp(conf->name, "*") == 0;
+	list_init(&db->pools);
+	list_add_tail(&fw->databases, &db->link);
+	return db;
+}
+
+void db_free(struct database *db)
+{
+	struct list_head *pos, *n;
+
+	list_for_each_safe(pos, n, &db->pools)
+		pool_free(list_entry(pos, struct pool, link));
+	list_del(&db->link);
+	free(db->name);
+	free(db);
+}
+
+struct pool *pool_get(struct database *db, const char *client_user)
+{
+	struct fairway *fw = db->fw;
+	const char *user = db->conf->user ? db->conf->user : client_user;
+	const struct auth_entry *ae;
+	struct list_head *pos;
+	struct pool *pool;
+
+	list_for_each(pos, &db->pools)
+	{
+		pool = list_entry(pos, struct pool, link);
+		if (strcmp(pool->user, user) == 0)
+			return pool;
+	}
+	pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return NULL;
+	pool->fw = fw;
+	pool->db = db;
+	pool->user = strdup(user);
+	pool->puser = pool_user_get(fw, user);
+	if (db->conf->password != NULL)
+		pool->password = strdup(db->conf->password);
+	else if ((ae = config_find_auth(fw->cfg, user)) != NULL)
+		pool->password = strdup(ae->secret);
+	if (pool->user == NULL || pool->puser == NULL ||
+	    (pool->password == NULL && (db->conf->password != NULL ||
+					config_find_auth(fw->cfg, user) != NULL))) {
+		free(pool->user);
+		free(pool->password);
+		free(pool);
+		return NULL;
+	}
+	list_init(&pool->servers);
+	list_init(&pool->idle_servers);
+	list_init(&pool->login_waiters);
+	sched_init(&pool->waitq);
+	list_add_tail(&db->pools, &pool->link);
+	return pool;
+}
+
+void pool_free(struct pool *pool)
+{
+	/* Servers were closed and reaped before: the pool owns none now. */
+	list_del(&pool->link);
+	for (size_t i = 0; i < pool->n_welcome; i++) {
+		free(pool->welcome[i].name);
+		free(pool->welcome[i].value);
+	}
+	free(pool->welcome);
+	free(pool->user);
+	free(pool->password);
+	free(pool);
+}
+
+int pool_size_limit(const struct pool *pool)
+{
+	const struct user_conf *uc;
+
+	if (pool->db->conf->pool_size >= 0)
+		return pool->db->conf->pool_size;
+	uc = user_conf_of(pool, pool->user);
+	if (uc != NULL && uc->pool_size >= 0)
+		return uc->pool_size;
+	return pool->fw->cfg->default_pool_size;
+}
+
+int pool_reserve_limit(const struct pool *pool)
+{
+	const struct user_conf *uc;
+
+	if (pool->db->conf->reserve_pool_size >= 0)
+		return pool->db->conf->reserve_pool_size;
+	uc = user_conf_of(pool, pool->user);
+	if (uc != NULL && uc->reserve_pool_size >= 0)
+		return uc->reserve_pool_size;
+	return pool->fw->cfg->reserve_pool_size;
+}
+
+enum pool_mode pool_mode_of(const struct pool *pool)
+{
+	const struct user_conf *uc = user_conf_of(pool, pool->user);
+
+	if (uc != NULL && uc->pool_mode != POOL_MODE_UNSET)
+		return uc->pool_mode;
+	if (pool->db->conf->pool_mode != POOL_MODE_UNSET)
+		return pool->db->conf->pool_mode;
+	return pool->fw->cfg->pool_mode;
+}
+
+int64_t pool_query_wait_timeout_us(const struct pool *pool)
+{
+	const struct user_conf *uc = user_conf_of(pool, pool->user);
+
+	if (uc != NULL && uc->query_wait_timeout_us >= 0)
+		return uc->query_wait_timeout_us;
+	if (pool->db->conf->query_wait_timeout_us >= 0)
+		return pool->db->conf->query_wait_timeout_us;
+	return pool->fw->cfg->query_wait_timeout_us;
+}
+
+void pool_count_client(struct pool *pool, enum client_state s, int delta)
+{
+	if (pool != NULL)
+		pool->cl_count[s] += delta;
+}
+
+void pool_count_server(struct pool *pool, enum server_state s, int delta)
+{
+	pool->sv_count[s] += delta;
+}
+
+uint64_t pool_maxwait_us(const struct pool *pool)
+{
+	const struct sched_entry *e = sched_oldest(&pool->waitq);
+
+	if (e == NULL || pool->fw->now_us < e->enqueue_us)
+		return 0;
+	return pool->fw->now_us - e->enqueue_us;
+}
+
+static bool pool_is_paused(const struct pool *pool)
+{
+	return pool->fw->paused || pool->db->paused;
+}
+
+/* Takes a usable idle server off the idle list, starting health checks on
+ * servers that idled past server_check_delay; NULL if none is ready. */
+static struct server *take_idle(struct pool *pool)
+{
+	const struct config *cfg = pool->fw->cfg;
+
+	while (!list_empty(&pool->idle_servers)) {
+		struct list_head *pos =
+			cfg->server_round_robin ? pool->idle_servers.prev : pool->idle_servers.next;
+		struct server *sv = list_entry(pos, struct server, idle_link);
+
+		if (sv->close_needed) {
+			server_close(sv, "database configuration changed");
+			continue;
+		}
+		if (cfg->server_check_query != NULL && cfg->server_check_delay_us >= 0 &&
+		    pool->fw->now_us - sv->idle_since_us > (uint64_t)cfg->server_check_delay_us) {
+			sv->is_tested = true;
+			server_set_state(sv, SV_RESETTING);
+			if (!server_send_internal(sv, cfg->server_check_query))
+				server_close(sv, "out of memory");
+			continue;
+		}
+		return sv;
+	}
+	return NULL;
+}
+
+void pool_request(struct client *c)
+{
+	struct pool *pool = c->pool;
+	struct server *sv;
+
+	c->request_us = c->fw->now_us;
+	if (!pool_is_paused(pool) && (sv = take_idle(pool)) != NULL) {
+		pool_link(c, sv);
+		return;
+	}
+	client_set_state(c, CL_WAITING);
+	sched_enqueue(&pool->waitq, &c->wait, c->fw->now_us);
+	pool_maybe_launch(pool);
+}
+
+void pool_link(struct client *c, struct server *sv)
+{
+	struct fairway *fw = c->fw;
+	struct database *db = c->pool->db;
+	bool oom = false;
+	char *sql;
+
+	if (c->state == CL_WAITING)
+		sched_remove(&c->pool->waitq, &c->wait);
+	c->server = sv;
+	sv->client = c;
+	client_set_state(c, CL_ACTIVE);
+	server_set_state(sv, SV_ACTIVE);
+	sv->link_us = fw->now_us;
+	db->stats.server_assignment_count++;
+	fw->stats.server_assignment_count++;
+	if (fw->now_us > c->request_us) {
+		db->stats.wait_time_us += fw->now_us - c->request_us;
+		fw->stats.wait_time_us += fw->now_us - c->request_us;
+	}
+	sql = params_sync_sql(&fw->tracked, &c->params, &sv->params, &oom);
+	if (sql != NULL) {
+		bool ok = server_send_internal(sv, sql);
+
+		free(sql);
+		if (!ok)
+			oom = true;
+	}
+	if (oom) {
+		client_fail(c, "08P01", "out of memory");
+		return;
+	}
+	client_process(c);
+}
+
+void pool_unlink(struct client *c, bool clean)
+{
+	struct server *sv = c->server;
+
+	if (sv == NULL)
+		return;
+	c->server = NULL;
+	sv->client = NULL;
+	c->pkt_remain = 0;
+	if (c->state == CL_ACTIVE)
+		client_set_state(c, CL_IDLE);
+	server_client_gone(sv, clean);
+}
+
+void pool_server_idle(struct server *sv)
+{
+	struct pool *pool = sv->pool;
+	const struct config *cfg = pool->fw->cfg;
+	int64_t lifetime = pool->db->conf->server_lifetime_us >= 0
+				   ? pool->db->conf->server_lifetime_us
+				   : cfg->server_lifetime_us;
+	struct sched_entry *e;
+
+	if (sv->close_needed) {
+		server_close(sv, "database configuration changed");
+		pool_maybe_launch(pool);
+		return;
+	}
+	if (lifetime > 0 && pool->fw->now_us - sv->connect_us > (uint64_t)lifetime) {
+		server_close(sv, "server lifetime over");
+		pool_maybe_launch(pool);
+		return;
+	}
+	if (pool->fw->shutdown != SHUTDOWN_NONE && sched_count(&pool->waitq) == 0) {
+		server_close(sv, "server shutting down");
+		return;
+	}
+	if (!pool_is_paused(pool) && (e = sched_pick(&pool->waitq)) != NULL) {
+		struct client *c = container_of(e, struct client, wait);
+
+		pool_link(c, sv);
+		return;
+	}
+	sv->idle_since_us = pool->fw->now_us;
+	if (sv->state != SV_IDLE)
+		server_set_state(sv, SV_IDLE); /* joins pool->idle_servers, most recent first */
+}
+
+static int db_max_connections(const struct database *db)
+{
+	if (db->conf->max_db_connections >= 0)
+		return db->conf->max_db_connections;
+	return db->fw->cfg->max_db_connections;
+}
+
+static int user_max_connections(const struct pool *pool)
+{
+	const struct user_conf *uc = user_conf_of(pool, pool->user);
+
+	if (uc != NULL && uc->max_user_connections >= 0)
+		return uc->max_user_connections;
+	return pool->fw->cfg->max_user_connections;
+}
+
+/* May one more server be opened for pool?  Logs when the reserve is used. */
+static bool may_open_server(struct pool *pool)
+{
+	int size = pool_size_limit(pool), max_db = db_max_connections(pool->db),
+	    max_user = user_max_connections(pool);
+
+	if (max_db > 0 && pool->db->n_servers >= max_db)
+		return false;
+	if (max_user > 0 && pool->puser->n_servers >= max_user)
+		return false;
+	if (size == 0 || pool->n_servers < size)
+		return true;
+	if (pool->n_servers < size + pool_reserve_limit(pool) &&
+	    pool_maxwait_us(pool) >= (uint64_t)pool->fw->cfg->reserve_pool_timeout_us) {
+		log_info("S: %s/%s taking connection from reserve_pool", pool->db->name,
+			 pool->user);
+		return true;
+	}
+	return false;
+}
+
+void pool_maybe_launch(struct pool *pool)
+{
+	struct fairway *fw = pool->fw;
+	size_t demand, in_progress;
+
+	if (fw->shutdown != SHUTDOWN_NONE || pool_is_paused(pool))
+		return;
+	if (pool->last_login_fail_us != 0 &&
+	    fw->now_us - pool->last_login_fail_us < (uint64_t)fw->cfg->server_login_retry_us)
+		return;
+	demand = sched_count(&pool->waitq);
+	if (!pool->has_welcome && !list_empty(&pool->login_waiters))
+		demand++;
+	in_progress = (size_t)(pool->sv_count[SV_CONNECTING] + pool->sv_count[SV_LOGIN] +
+			       pool->sv_count[SV_RESETTING]);
+	while (in_progress < demand && may_open_server(pool)) {
+		if (!server_launch(pool))
+			break;
+		in_progress++;
+	}
+}
+
+void pool_set_welcome(struct pool *pool, const struct server *sv,
+		      const struct welcome_param *params, size_t n)
+{
+	struct welcome_param *copy = calloc(n ? n : 1, sizeof(*copy));
+	struct list_head *pos, *next;
+
+	(void)sv;
+	if (copy == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		copy[i].name = strdup(params[i].name);
+		copy[i].value = strdup(params[i].value);
+		if (copy[i].name == NULL || copy[i].value == NULL) {
+			for (size_t j = 0; j <= i; j++) {
+				free(copy[j].name);
+				free(copy[j].value);
+			}
+			free(copy);
+			return;
+		}
+	}
+	for (size_t i = 0; i < pool->n_welcome; i++) {
+		free(pool->welcome[i].name);
+		free(pool->welcome[i].value);
+	}
+	free(pool->welcome);
+	pool->welcome = copy;
+	pool->n_welcome = n;
+	pool->has_welcome = true;
+	pool->last_login_fail_us = 0;
+	list_for_each_safe(pos, next, &pool->login_waiters)
+	{
+		struct client *c = container_of(pos, struct client, login_link);
+
+		list_del(&c->login_link);
+		client_send_welcome(c);
+	}
+}
+
+void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
+{
+	struct list_head *pos, *next;
+
+	pool->last_login_fail_us = pool->fw->now_us;
+	if (pool->last_login_fail_us == 0)
+		pool->last_login_fail_us = 1;
+	if (sqlstate == NULL)
+		return; /* connect failures: clients keep waiting until query_wait_timeout */
+	list_for_each_safe(pos, next, &pool->login_waiters)
+	{
+		struct client *c = container_of(pos, struct client, login_link);
+
+		client_fail(c, sqlstate, "%s", msg);
+	}
+}

@@ -1,0 +1,103 @@
+/* Databases and pools.  A database is one [databases] entry in use; a pool
+ * is one (database, server user) pair with its servers, its wait queue and
+ * its counters.  pool_link()/pool_unlink() are the only places that pair a
+ * client with a server. */
+#ifndef FAIRWAY_POOL_H
+#define FAIRWAY_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "config.h"
+#include "fairway.h"
+#include "list.h"
+#include "sched.h"
+#include "server.h"
+
+/* Per user name across databases (max_user_connections etc.). */
+struct pool_user {
+	struct list_head link; /* fw->users */
+	char *name;            /* owned */
+	int n_servers;
+	int n_clients;
+};
+
+struct database {
+	struct list_head link;    /* fw->databases */
+	struct fairway *fw;
+	char *name;               /* owned */
+	const struct db_conf *conf; /* borrowed from fw->cfg; refreshed on reload */
+	struct list_head pools;   /* struct pool, owned */
+	int n_servers;            /* for max_db_connections */
+	int n_clients;            /* for max_db_client_connections */
+	unsigned host_rr;         /* next host of a comma list */
+	bool is_auto;             /* created from the "*" entry */
+	bool paused, disabled;
+	struct fw_stats stats;    /* totals since start */
+	struct fw_stats period_start; /* totals at the start of the stats period */
+	struct fw_stats period_avg;   /* averages of the last full period */
+};
+
+/* One ParameterStatus the first server of a pool reported. */
+struct welcome_param {
+	char *name, *value;
+};
+
+struct pool {
+	struct list_head link;       /* db->pools */
+	struct fairway *fw;
+	struct database *db;         /* borrowed: the database owns its pools */
+	struct pool_user *puser;     /* borrowed */
+	char *user;                  /* owned: server login user */
+	char *password;              /* owned: server login secret (plain or md5), may be NULL */
+	struct list_head servers;    /* struct server, owned */
+	struct list_head idle_servers; /* subset in SV_IDLE, most recently used first */
+	struct sched_queue waitq;    /* CL_WAITING clients */
+	struct list_head login_waiters; /* CL_LOGIN clients */
+	int sv_count[SV_STATE_COUNT];
+	int cl_count[CL_STATE_COUNT];
+	int n_servers;               /* not closed */
+	int n_reserve_used;          /* servers opened beyond pool_size */
+
+	struct welcome_param *welcome; /* owned; parameters for new clients */
+	size_t n_welcome;
+	bool has_welcome;
+
+	uint64_t last_login_fail_us; /* server_login_retry */
+	uint64_t last_connect_start_us;
+};
+
+struct database *db_lookup(struct fairway *fw, const char *name, bool create);
+void db_free(struct database *db);
+/* Finds or creates the pool for a client of db logging in as user. */
+struct pool *pool_get(struct database *db, const char *client_user);
+void pool_free(struct pool *pool);
+
+int pool_size_limit(const struct pool *pool);       /* 0 = unlimited */
+int pool_reserve_limit(const struct pool *pool);
+enum pool_mode pool_mode_of(const struct pool *pool);
+int64_t pool_query_wait_timeout_us(const struct pool *pool);
+
+void pool_count_client(struct pool *pool, enum client_state s, int delta);
+void pool_count_server(struct pool *pool, enum server_state s, int delta);
+
+/* A logged-in client needs a server: link now or queue. */
+void pool_request(struct client *c);
+/* Pairs c and sv (both ready); sends parameter sync. */
+void pool_link(struct client *c, struct server *sv);
+/* Unpairs them; clean says whether the server may be reused. */
+void pool_unlink(struct client *c, bool clean);
+/* A server became idle (login done, reset done, released). */
+void pool_server_idle(struct server *sv);
+/* Starts servers if clients wait and limits allow; called after changes. */
+void pool_maybe_launch(struct pool *pool);
+/* A server login finished: remember parameters, welcome waiting clients. */
+void pool_set_welcome(struct pool *pool, const struct server *sv,
+		      const struct welcome_param *params, size_t n);
+/* A server login failed with msg: fail clients waiting for a welcome. */
+void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg);
+/* Age of the oldest waiter in microseconds (0 if none). */
+uint64_t pool_maxwait_us(const struct pool *pool);
+
+#endif

@@ -1,0 +1,832 @@
+/* The server state machine: connect, log in (trust, cleartext, md5,
+ * SCRAM-SHA-256), learn parameters, then forward the server's messages to
+ * the linked client and decide at each ReadyForQuery whether the transaction
+ * is over.  Every way a server ends goes through server_close(). */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "client.h"
+#include "fairway.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "scram.h"
+#include "sqlstate.h"
+#include "util.h"
+
+#define BACKLOG_HIGH_BYTES (512 * 1024)
+#define BACKLOG_LOW_BYTES  (64 * 1024)
+/* Largest message the pooler reads whole (ErrorResponse, ParameterStatus...). */
+#define SERVER_SMALL_MSG_MAX (1024 * 1024)
+
+static const char *const server_state_names[] = {
+	[SV_CONNECTING] = "connecting", [SV_LOGIN] = "login",     [SV_IDLE] = "idle",
+	[SV_ACTIVE] = "active",         [SV_RESETTING] = "reset", [SV_CLOSED] = "closed",
+};
+_Static_assert(sizeof(server_state_names) / sizeof(server_state_names[0]) == SV_STATE_COUNT,
+	       "every server state needs a name");
+
+#define TO(s) (1u << (s))
+static const unsigned server_may_enter[SV_STATE_COUNT] = {
+	[SV_CONNECTING] = TO(SV_LOGIN) | TO(SV_CLOSED),
+	[SV_LOGIN] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+	[SV_IDLE] = TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+	[SV_ACTIVE] = TO(SV_ACTIVE) | TO(SV_IDLE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+	[SV_RESETTING] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_CLOSED),
+	[SV_CLOSED] = 0,
+};
+
+/* Parameters collected during login, for the pool's welcome message. */
+struct login_params {
+	struct welcome_param *p;
+	size_t n;
+};
+
+const char *server_state_name(enum server_state s)
+{
+	return server_state_names[s];
+}
+
+void server_set_state(struct server *sv, enum server_state next)
+{
+	assert(server_may_enter[sv->state] & TO(next));
+	if (sv->state == SV_IDLE)
+		list_del(&sv->idle_link);
+	pool_count_server(sv->pool, sv->state, -1);
+	pool_count_server(sv->pool, next, +1);
+	sv->state = next;
+	if (next == SV_IDLE)
+		list_add(&sv->pool->idle_servers, &sv->idle_link);
+}
+
+void server_log(int level, const struct server *sv, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!log_enabled((enum log_level)level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg((enum log_level)level, "S-%" PRIu64 ": %s/%s@%s:%d %s", sv->id, sv->pool->db->name,
+		sv->pool->user, sv->host, sv->port, msg);
+}
+
+static void server_read_cb(struct bufferevent *bev, void *arg);
+static void server_write_cb(struct bufferevent *bev, void *arg);
+static void server_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* Picks the host for a new connection (comma lists rotate). */
+static void pick_host(struct pool *pool, char *buf, size_t n)
+{
+	const char *hosts = pool->db->conf->host;
+	const char *p;
+	unsigned count = 1, idx;
+
+	if (hosts == NULL || hosts[0] == '\0') {
+		util_strlcpy(buf, pool->fw->cfg->unix_socket_dir ? pool->fw->cfg->unix_socket_dir
+								 : "/tmp",
+			     n);
+		return;
+	}
+	for (p = hosts; *p; p++)
+		if (*p == ',')
+			count++;
+	idx = pool->db->host_rr++ % count;
+	for (p = hosts; idx > 0; p++)
+		if (*p == ',')
+			idx--;
+	size_t len = strcspn(p, ",");
+	while (len > 0 && (*p == ' ')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+}
+
+bool server_launch(struct pool *pool)
+{
+	struct fairway *fw = pool->fw;
+	struct server *sv = calloc(1, sizeof(*sv));
+	int port = pool->db->conf->port > 0 ? pool->db->conf->port : 5432;
+	int rc;
+
+	if (sv == NULL)
+		return false;
+	sv->fw = fw;
+	sv->id = ++fw->next_id;
+	sv->pool = pool;
+	sv->state = SV_CONNECTING;
+	sv->port = port;
+	sv->xact_status = 'I';
+	sv->connect_us = fw->now_us;
+	sv->connect_wall_us = util_wall_us();
+	list_init(&sv->idle_link);
+	pick_host(pool, sv->host, sizeof(sv->host));
+	sv->bev = bufferevent_socket_new(fw->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (sv->bev == NULL) {
+		free(sv);
+		return false;
+	}
+	list_add_tail(&pool->servers, &sv->link);
+	pool->n_servers++;
+	pool->db->n_servers++;
+	pool->puser->n_servers++;
+	pool_count_server(pool, SV_CONNECTING, +1);
+	pool->last_connect_start_us = fw->now_us;
+	bufferevent_setcb(sv->bev, server_read_cb, server_write_cb, server_event_cb, sv);
+	bufferevent_setwatermark(sv->bev, EV_WRITE, BACKLOG_LOW_BYTES, 0);
+	bufferevent_set_max_single_read(sv->bev, 65536);
+	if (sv->host[0] == '/') {
+		struct sockaddr_un *un = (struct sockaddr_un *)&sv->addr;
+
+		un->sun_family = AF_UNIX;
+		if ((size_t)snprintf(un->sun_path, sizeof(un->sun_path), "%.90s/.s.PGSQL.%d",
+				     sv->host, port) >= sizeof(un->sun_path)) {
+			server_close(sv, "socket path too long");
+			return false;
+		}
+		sv->addrlen = sizeof(*un);
+		rc = bufferevent_socket_connect(sv->bev, (struct sockaddr *)&sv->addr, sv->addrlen);
+	} else {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&sv->addr;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sv->addr;
+
+		if (inet_pton(AF_INET, sv->host, &in4->sin_addr) == 1) {
+			in4->sin_family = AF_INET;
+			in4->sin_port = htons((uint16_t)port);
+			sv->addrlen = sizeof(*in4);
+		} else if (inet_pton(AF_INET6, sv->host, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons((uint16_t)port);
+			sv->addrlen = sizeof(*in6);
+		}
+		if (sv->addrlen > 0)
+			rc = bufferevent_socket_connect(sv->bev, (struct sockaddr *)&sv->addr,
+							sv->addrlen);
+		else
+			rc = bufferevent_socket_connect_hostname(sv->bev, fw->dns, AF_UNSPEC,
+								 sv->host, port);
+	}
+	if (rc != 0) {
+		server_log(LOG_LVL_WARNING, sv, "connect failed");
+		pool_login_failed(pool, NULL, NULL);
+		server_close(sv, "connect failed");
+		return false;
+	}
+	return true;
+}
+
+void server_close(struct server *sv, const char *reason)
+{
+	struct fairway *fw = sv->fw;
+	struct pool *pool = sv->pool;
+	struct client *c = sv->client;
+
+	if (sv->state == SV_CLOSED)
+		return;
+	if (fw->cfg->log_disconnections)
+		server_log(LOG_LVL_INFO, sv, "closing because: %s (age=%" PRIu64 "s)", reason,
+			   (fw->now_us - sv->connect_us) / USEC);
+	if (c != NULL) {
+		/* The client loses its server mid-transaction: tell it, then close it. */
+		c->server = NULL;
+		sv->client = NULL;
+		if (c->state == CL_ACTIVE)
+			client_set_state(c, CL_IDLE);
+		client_fail(c, SQLSTATE_CONNECTION_FAILURE, "server conn crashed?");
+	}
+	if (sv->scram != NULL) {
+		scram_client_clear(sv->scram);
+		free(sv->scram);
+		sv->scram = NULL;
+	}
+	if (sv->bev != NULL) {
+		bufferevent_free(sv->bev);
+		sv->bev = NULL;
+	}
+	pool->n_servers--;
+	pool->db->n_servers--;
+	pool->puser->n_servers--;
+	server_set_state(sv, SV_CLOSED);
+	list_del(&sv->link);
+	list_add_tail(&fw->graveyard_servers, &sv->link);
+	fw_schedule_reap(fw);
+}
+
+void server_free(struct server *sv)
+{
+	list_del(&sv->link);
+	params_clear(&sv->params);
+	free(sv);
+}
+
+bool server_send_internal(struct server *sv, const char *sql)
+{
+	if (!proto_put_query(bufferevent_get_output(sv->bev), sql))
+		return false;
+	sv->internal_rfq++;
+	return true;
+}
+
+bool server_is_clean(const struct server *sv)
+{
+	return sv->expect_rfq <= 0 && !sv->ext_open && sv->xact_status == 'I' &&
+	       sv->pkt_remain == 0 && !sv->in_copy && sv->internal_rfq == 0;
+}
+
+void server_client_gone(struct server *sv, bool clean)
+{
+	const struct config *cfg = sv->fw->cfg;
+	struct pool *pool = sv->pool;
+
+	sv->expect_rfq = 0;
+	sv->query_start_us = 0;
+	if (!clean) {
+		server_close(sv, "client disconnect while server was not ready");
+		pool_maybe_launch(pool);
+		return;
+	}
+	if ((pool_mode_of(pool) == POOL_SESSION || cfg->server_reset_query_always) &&
+	    cfg->server_reset_query != NULL && cfg->server_reset_query[0] != '\0') {
+		server_set_state(sv, SV_RESETTING);
+		if (!server_send_internal(sv, cfg->server_reset_query))
+			server_close(sv, "out of memory");
+		return;
+	}
+	pool_server_idle(sv);
+}
+
+/* --- login ---------------------------------------------------------------- */
+
+static void send_startup(struct server *sv)
+{
+	const struct db_conf *dc = sv->pool->db->conf;
+	const char *names[8], *values[8];
+	size_t n = 0;
+
+	names[n] = "user";
+	values[n++] = sv->pool->user;
+	names[n] = "database";
+	values[n++] = dc->dbname ? dc->dbname : sv->pool->db->name;
+	if (dc->client_encoding) {
+		names[n] = "client_encoding";
+		values[n++] = dc->client_encoding;
+	}
+	if (dc->datestyle) {
+		names[n] = "datestyle";
+		values[n++] = dc->datestyle;
+	}
+	if (dc->timezone) {
+		names[n] = "timezone";
+		values[n++] = dc->timezone;
+	}
+	if (dc->application_name) {
+		names[n] = "application_name";
+		values[n++] = dc->application_name;
+	}
+	if (!proto_put_startup(bufferevent_get_output(sv->bev), names, values, n))
+		server_close(sv, "out of memory");
+}
+
+/* Answers an authentication request; false after closing the server. */
+static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(sv->bev);
+	const char *pw = sv->pool->password;
+	struct pkt_reader r;
+	uint32_t code;
+	char buf[1024], err[128];
+
+	pkt_reader_init(&r, body, len);
+	code = pkt_get_u32(&r);
+	switch (code) {
+	case 0: /* AuthenticationOk */
+		return true;
+	case 3: /* cleartext */
+		if (pw == NULL || pg_is_md5_secret(pw) || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
+			server_log(LOG_LVL_WARNING, sv,
+				   "server asked for a cleartext password but none is known");
+			break;
+		}
+		if (!proto_put_password(out, pw))
+			break;
+		return true;
+	case 5: { /* md5 */
+		const uint8_t *salt = pkt_get_bytes(&r, 4);
+		char user_hash[36], answer[36];
+
+		if (salt == NULL || pw == NULL || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
+			server_log(LOG_LVL_WARNING, sv,
+				   "server asked for an md5 password but none is known");
+			break;
+		}
+		if (pg_is_md5_secret(pw))
+			memcpy(user_hash, pw, 36);
+		else
+			pg_md5_hash(pw, strlen(pw), sv->pool->user, strlen(sv->pool->user),
+				    user_hash);
+		pg_md5_hash(user_hash + 3, 32, salt, 4, answer);
+		if (!proto_put_password(out, answer))
+			break;
+		return true;
+	}
+	case 10: { /* SASL: list of mechanisms */
+		bool has_scram = false;
+		const char *mech;
+
+		while ((mech = pkt_get_str(&r)) != NULL && mech[0] != '\0')
+			if (strcmp(mech, "SCRAM-SHA-256") == 0)
+				has_scram = true;
+		if (!has_scram || pw == NULL || pg_is_md5_secret(pw) ||
+		    strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
+			server_log(LOG_LVL_WARNING, sv,
+				   "server asked for SCRAM but no plain password is known");
+			break;
+		}
+		sv->scram = calloc(1, sizeof(*sv->scram));
+		if (sv->scram == NULL)
+			break;
+		scram_client_init(sv->scram);
+		if (!scram_client_first(sv->scram, buf, sizeof(buf)) ||
+		    !proto_put_sasl_initial(out, "SCRAM-SHA-256", buf, strlen(buf)))
+			break;
+		return true;
+	}
+	case 11: /* SASLContinue */
+		if (sv->scram == NULL ||
+		    !scram_client_final(sv->scram, pw, (const char *)r.p, pkt_remaining(&r), buf,
+					sizeof(buf), err, sizeof(err))) {
+			server_log(LOG_LVL_WARNING, sv, "SCRAM exchange with server failed");
+			break;
+		}
+		if (!proto_put_sasl_response(out, buf, strlen(buf)))
+			break;
+		return true;
+	case 12: /* SASLFinal */
+		if (sv->scram == NULL ||
+		    !scram_client_verify_server(sv->scram, (const char *)r.p, pkt_remaining(&r))) {
+			server_log(LOG_LVL_WARNING, sv, "server SCRAM signature did not verify");
+			break;
+		}
+		scram_client_clear(sv->scram);
+		free(sv->scram);
+		sv->scram = NULL;
+		return true;
+	default:
+		server_log(LOG_LVL_WARNING, sv, "unsupported authentication method %u", code);
+		break;
+	}
+	pool_login_failed(sv->pool, SQLSTATE_CONNECTION_FAILURE,
+			  "server login failed: cannot authenticate to the server");
+	server_close(sv, "login failed");
+	return false;
+}
+
+static bool login_param_add(struct login_params *lp, const char *name, const char *value)
+{
+	struct welcome_param *n = realloc(lp->p, (lp->n + 1) * sizeof(*n));
+
+	if (n == NULL)
+		return false;
+	lp->p = n;
+	lp->p[lp->n].name = strdup(name);
+	lp->p[lp->n].value = strdup(value);
+	lp->n++;
+	return lp->p[lp->n - 1].name != NULL && lp->p[lp->n - 1].value != NULL;
+}
+
+static void login_params_free(struct login_params *lp)
+{
+	for (size_t i = 0; i < lp->n; i++) {
+		free(lp->p[i].name);
+		free(lp->p[i].value);
+	}
+	free(lp->p);
+	lp->p = NULL;
+	lp->n = 0;
+}
+
+/* Records a ParameterStatus the server sent; false if it does not parse. */
+static bool note_param(struct server *sv, const uint8_t *body, size_t len, const char **name_out,
+		       const char **value_out)
+{
+	struct pkt_reader r;
+	const char *name, *value;
+	int slot;
+
+	pkt_reader_init(&r, body, len);
+	name = pkt_get_str(&r);
+	value = pkt_get_str(&r);
+	if (name == NULL || value == NULL)
+		return false;
+	slot = params_slot(&sv->fw->tracked, name);
+	if (slot >= 0 && !params_set(&sv->params, slot, value))
+		return false;
+	if (name_out != NULL) {
+		*name_out = name;
+		*value_out = value;
+	}
+	return true;
+}
+
+/* The login finished (ReadyForQuery): hand the server to the pool. */
+static void login_done(struct server *sv, struct login_params *lp)
+{
+	struct pool *pool = sv->pool;
+	const char *cq = pool->db->conf->connect_query;
+
+	if (sv->fw->cfg->log_connections) {
+		char local[64] = "unix";
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int lport = 0;
+
+		if (getsockname(bufferevent_getfd(sv->bev), (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET) {
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, local,
+					  sizeof(local));
+				lport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			} else if (ss.ss_family == AF_INET6) {
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, local,
+					  sizeof(local));
+				lport = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			}
+		}
+		server_log(LOG_LVL_INFO, sv, "new connection to server (from %s:%d)", local, lport);
+	}
+	pool->last_login_fail_us = 0;
+	pool_set_welcome(pool, sv, lp->p, lp->n);
+	if (cq != NULL && cq[0] != '\0') {
+		server_set_state(sv, SV_RESETTING);
+		if (!server_send_internal(sv, cq))
+			server_close(sv, "out of memory");
+		return;
+	}
+	pool_server_idle(sv);
+}
+
+/* One login-phase message; false if the server was closed. */
+static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size_t len,
+		      struct login_params *lp)
+{
+	struct pg_error_fields ef;
+	struct pkt_reader r;
+	const char *name = NULL, *value = NULL;
+
+	switch (type) {
+	case 'R':
+		return login_auth(sv, body, len);
+	case 'S':
+		if (!note_param(sv, body, len, &name, &value) || !login_param_add(lp, name, value)) {
+			server_close(sv, "bad ParameterStatus from server");
+			return false;
+		}
+		return true;
+	case 'K':
+		pkt_reader_init(&r, body, len);
+		sv->backend_pid = pkt_get_u32(&r);
+		sv->backend_key = pkt_get_u32(&r);
+		return true;
+	case 'N':
+	case 'v':
+		return true;
+	case 'Z':
+		sv->xact_status = len > 0 ? (char)body[0] : 'I';
+		login_done(sv, lp);
+		return false; /* stop: the server may have been handed to a client */
+	case 'E': {
+		char msg[512];
+
+		if (proto_parse_error(body, len, &ef) != PROTO_OK || ef.message == NULL)
+			ef.message = "unknown error";
+		snprintf(msg, sizeof(msg), "%s", ef.message);
+		server_log(LOG_LVL_WARNING, sv, "server login failed: %s", msg);
+		pool_login_failed(sv->pool, ef.sqlstate ? ef.sqlstate : SQLSTATE_CONNECTION_FAILURE,
+				  msg);
+		server_close(sv, "login failed");
+		return false;
+	}
+	default:
+		server_close(sv, "unexpected message during login");
+		return false;
+	}
+}
+
+/* --- data path ------------------------------------------------------------ */
+
+/* Fairway's own query finished (all its ReadyForQuery arrived). */
+static void internal_done(struct server *sv)
+{
+	struct client *c = sv->client;
+
+	if (sv->internal_failed) {
+		sv->internal_failed = false;
+		if (c != NULL) {
+			pool_unlink(c, false);
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+				    "failed to set session parameters on the server");
+		} else {
+			server_close(sv, "internal query failed");
+		}
+		return;
+	}
+	if (c != NULL) {
+		/* The values as the server spells them, so the next compare matches. */
+		if (!params_copy(&c->params, &sv->params))
+			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	if (sv->state == SV_RESETTING) {
+		sv->is_tested = false;
+		pool_server_idle(sv);
+	}
+}
+
+static void count_xact_end(struct server *sv)
+{
+	struct database *db = sv->pool->db;
+	uint64_t now = sv->fw->now_us;
+
+	db->stats.xact_count++;
+	sv->fw->stats.xact_count++;
+	if (now > sv->link_us) {
+		db->stats.xact_time_us += now - sv->link_us;
+		sv->fw->stats.xact_time_us += now - sv->link_us;
+	}
+	sv->link_us = now;
+}
+
+/* ReadyForQuery forwarded to the client: is the transaction over? */
+static void after_rfq(struct server *sv, struct client *c, char status)
+{
+	struct database *db = sv->pool->db;
+	enum pool_mode mode;
+
+	sv->xact_status = status;
+	if (sv->expect_rfq > 0)
+		sv->expect_rfq--;
+	if (sv->query_start_us != 0) {
+		db->stats.query_time_us += sv->fw->now_us - sv->query_start_us;
+		sv->fw->stats.query_time_us += sv->fw->now_us - sv->query_start_us;
+		sv->query_start_us = sv->expect_rfq > 0 ? sv->fw->now_us : 0;
+	}
+	if (sv->expect_rfq > 0 || sv->ext_open || c->pkt_remain != 0)
+		return;
+	mode = pool_mode_of(sv->pool);
+	if (status == 'I')
+		count_xact_end(sv);
+	if (mode == POOL_SESSION)
+		return;
+	if (status != 'I') {
+		if (mode == POOL_STATEMENT) {
+			pool_unlink(c, false);
+			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+				    "transaction blocks not allowed in statement pooling mode");
+		}
+		return;
+	}
+	pool_unlink(c, true);
+	client_process(c); /* it may have sent the next query already */
+}
+
+/* Processes one complete small message with no client attached or with
+ * internal queries in flight.  false if the server was closed. */
+static bool unlinked_msg(struct server *sv, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct pg_error_fields ef;
+
+	switch (type) {
+	case 'S':
+		if (!note_param(sv, body, len, NULL, NULL)) {
+			server_close(sv, "bad ParameterStatus from server");
+			return false;
+		}
+		return true;
+	case 'N':
+		return true;
+	case 'E':
+		if (proto_parse_error(body, len, &ef) == PROTO_OK && ef.message != NULL)
+			server_log(LOG_LVL_WARNING, sv, "server error: %s", ef.message);
+		if (sv->internal_rfq > 0) {
+			sv->internal_failed = true;
+			return true;
+		}
+		server_close(sv, "server conn crashed?");
+		return false;
+	case 'Z':
+		if (sv->internal_rfq > 0) {
+			sv->internal_rfq--;
+			sv->xact_status = len > 0 ? (char)body[0] : 'I';
+			if (sv->internal_rfq == 0)
+				internal_done(sv);
+			return true;
+		}
+		break;
+	default:
+		if (sv->internal_rfq > 0)
+			return true; /* CommandComplete, EmptyQueryResponse, rows of our query */
+		break;
+	}
+	server_close(sv, "unexpected packet from server");
+	return false;
+}
+
+static bool needs_whole(const struct server *sv, uint8_t type)
+{
+	if (sv->state == SV_LOGIN || sv->internal_rfq > 0 || sv->client == NULL)
+		return true;
+	return type == 'Z' || type == 'S';
+}
+
+void server_process(struct server *sv)
+{
+	struct evbuffer *in;
+	struct login_params lp = {NULL, 0};
+	uint8_t small[512], *body = NULL;
+
+	if (sv->bev == NULL)
+		return;
+	in = bufferevent_get_input(sv->bev);
+	while (sv->state != SV_CLOSED && sv->state != SV_CONNECTING) {
+		size_t avail = evbuffer_get_length(in);
+		struct client *c = sv->client;
+		struct pg_msg_hdr h;
+		uint8_t hdr[5];
+
+		if (c != NULL && sv->internal_rfq == 0 && sv->state == SV_ACTIVE) {
+			struct evbuffer *out = bufferevent_get_output(c->bev);
+
+			if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
+				sv->read_held = true;
+				bufferevent_disable(sv->bev, EV_READ);
+				break;
+			}
+			if (sv->pkt_remain > 0) {
+				size_t n = avail < sv->pkt_remain ? avail : sv->pkt_remain;
+
+				if (n == 0)
+					break;
+				evbuffer_remove_buffer(in, out, n);
+				sv->pkt_remain -= (uint32_t)n;
+				sv->pool->db->stats.bytes_sent += n;
+				sv->fw->stats.bytes_sent += n;
+				continue;
+			}
+		}
+		if (avail < 5)
+			break;
+		evbuffer_copyout(in, hdr, 5);
+		if (proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h) != PROTO_OK) {
+			server_close(sv, "invalid packet from server");
+			break;
+		}
+		if (needs_whole(sv, h.type)) {
+			if (h.body_len > SERVER_SMALL_MSG_MAX &&
+			    (sv->state == SV_LOGIN || h.type == 'Z' || h.type == 'S' ||
+			     h.type == 'E')) {
+				server_close(sv, "oversized message from server");
+				break;
+			}
+			if (sv->internal_rfq > 0 && h.type != 'Z' && h.type != 'S' &&
+			    h.type != 'E' && h.type != 'N' && sv->state != SV_LOGIN) {
+				/* Rows or tags of our own query: skip them without buffering. */
+				if (avail < 5 + (size_t)h.body_len) {
+					break;
+				}
+				evbuffer_drain(in, 5 + (size_t)h.body_len);
+				continue;
+			}
+			if (avail < 5 + (size_t)h.body_len)
+				break;
+			body = h.body_len <= sizeof(small) ? small : malloc(h.body_len);
+			if (body == NULL) {
+				server_close(sv, "out of memory");
+				break;
+			}
+			evbuffer_drain(in, 5);
+			evbuffer_remove(in, body, h.body_len);
+			bool go_on;
+			if (sv->state == SV_LOGIN)
+				go_on = login_msg(sv, h.type, body, h.body_len, &lp);
+			else if (c == NULL || sv->internal_rfq > 0)
+				go_on = unlinked_msg(sv, h.type, body, h.body_len);
+			else {
+				/* Linked: 'Z' or 'S' to forward after noting them. */
+				struct evbuffer *out = bufferevent_get_output(c->bev);
+
+				go_on = true;
+				if (h.type == 'S') {
+					const char *name, *value;
+
+					if (!note_param(sv, body, h.body_len, &name, &value)) {
+						server_close(sv, "bad ParameterStatus from server");
+						go_on = false;
+					} else {
+						params_set(&c->params,
+							   params_slot(&sv->fw->tracked, name),
+							   value);
+					}
+				}
+				if (go_on && proto_put_msg(out, h.type, body, h.body_len) != true) {
+					server_close(sv, "out of memory");
+					go_on = false;
+				}
+				sv->pool->db->stats.bytes_sent += 5 + h.body_len;
+				sv->fw->stats.bytes_sent += 5 + h.body_len;
+				if (go_on && h.type == 'Z')
+					after_rfq(sv, c, h.body_len > 0 ? (char)body[0] : 'I');
+			}
+			if (body != small)
+				free(body);
+			body = NULL;
+			if (!go_on)
+				break;
+			continue;
+		}
+		/* Linked, a message to stream as it comes. */
+		if (h.type == 'G' || h.type == 'H' || h.type == 'W')
+			sv->in_copy = true;
+		else if (h.type == 'c' || h.type == 'C' || h.type == 'E')
+			sv->in_copy = false;
+		sv->pkt_remain = 5 + h.body_len;
+	}
+	login_params_free(&lp);
+}
+
+static void server_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *sv = arg;
+
+	(void)bev;
+	fw_update_now(sv->fw);
+	server_process(sv);
+}
+
+static void server_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *sv = arg;
+
+	(void)bev;
+	fw_update_now(sv->fw);
+	if (sv->client != NULL)
+		client_resume_reading(sv->client);
+}
+
+static void server_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct server *sv = arg;
+	struct pool *pool = sv->pool;
+
+	fw_update_now(sv->fw);
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1, fd = bufferevent_getfd(bev);
+
+		if (sv->addrlen == 0) {
+			socklen_t sl = sizeof(sv->addr);
+
+			if (getpeername(fd, (struct sockaddr *)&sv->addr, &sl) == 0)
+				sv->addrlen = (int)sl;
+		}
+		if (sv->host[0] != '/') {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			if (sv->fw->cfg->tcp_keepalive)
+				setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		}
+		server_set_state(sv, SV_LOGIN);
+		send_startup(sv);
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if (sv->state == SV_CONNECTING) {
+		server_log(LOG_LVL_WARNING, sv, "connect failed");
+		pool_login_failed(pool, NULL, NULL);
+		server_close(sv, "connect failed");
+		return;
+	}
+	if (sv->state == SV_LOGIN)
+		pool_login_failed(pool, NULL, NULL);
+	server_close(sv, (what & BEV_EVENT_EOF) ? "server conn crashed?" : "server connection error");
+	pool_maybe_launch(pool);
+}
+

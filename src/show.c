@@ -1,0 +1,798 @@
+/* SHOW result sets for the console.  Each command is a column table (name,
+ * type) in PgBouncer's wire order and a row producer; numbers go out as int8
+ * so exporters that read PgBouncer read Fairway the same way. */
+#include "show.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cancel.h"
+#include "client.h"
+#include "config.h"
+#include "fairway.h"
+#include "pool.h"
+#include "proto.h"
+#include "server.h"
+#include "util.h"
+
+#define T PG_TYPE_TEXT
+#define I PG_TYPE_INT8
+
+struct column {
+	const char *name;
+	uint32_t type;
+};
+
+/* A result set being written: counts rows for the CommandComplete tag. */
+struct result {
+	struct evbuffer *out;
+	size_t ncols;
+	size_t rows;
+	bool ok;
+};
+
+static void result_begin(struct result *r, struct evbuffer *out, const struct column *cols,
+			 size_t n)
+{
+	const char *names[64];
+	uint32_t types[64];
+
+	r->out = out;
+	r->ncols = n;
+	r->rows = 0;
+	for (size_t i = 0; i < n; i++) {
+		names[i] = cols[i].name;
+		types[i] = cols[i].type;
+	}
+	r->ok = proto_put_row_desc(out, n, names, types);
+}
+
+static void result_row(struct result *r, const char *const *values)
+{
+	if (r->ok)
+		r->ok = proto_put_data_row(r->out, r->ncols, values);
+	r->rows++;
+}
+
+static bool result_end(struct result *r)
+{
+	return r->ok && proto_put_command_complete(r->out, "SHOW");
+}
+
+/* Number formatting into a small ring of buffers, so a row can hold many. */
+struct numbuf {
+	char buf[64][32];
+	int next;
+};
+
+static const char *num(struct numbuf *nb, uint64_t v)
+{
+	char *b = nb->buf[nb->next++ % 64];
+
+	snprintf(b, 32, "%" PRIu64, v);
+	return b;
+}
+
+static const char *snum(struct numbuf *nb, int64_t v)
+{
+	char *b = nb->buf[nb->next++ % 64];
+
+	snprintf(b, 32, "%" PRId64, v);
+	return b;
+}
+
+static const char *timestr(struct numbuf *nb, uint64_t wall_us)
+{
+	char *b = nb->buf[nb->next++ % 64];
+
+	if (wall_us == 0)
+		return NULL;
+	util_fmt_time(wall_us, b, 32);
+	return b;
+}
+
+/* --- SHOW POOLS ----------------------------------------------------------- */
+
+static const struct column pools_cols[] = {
+	{"database", T},
+	{"user", T},
+	{"cl_active", I},
+	{"cl_waiting", I},
+	{"cl_active_cancel_req", I},
+	{"cl_waiting_cancel_req", I},
+	{"sv_active", I},
+	{"sv_active_cancel", I},
+	{"sv_being_canceled", I},
+	{"sv_idle", I},
+	{"sv_used", I},
+	{"sv_tested", I},
+	{"sv_login", I},
+	{"maxwait", I},
+	{"maxwait_us", I},
+	{"pool_mode", T},
+	{"load_balance_hosts", T},
+};
+
+static bool show_pools(struct fairway *fw, struct evbuffer *out)
+{
+	struct list_head *dpos, *ppos;
+	struct result r;
+	struct numbuf nb = {.next = 0};
+
+	result_begin(&r, out, pools_cols, ARRAY_SIZE(pools_cols));
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+			uint64_t maxwait = pool_maxwait_us(p);
+			const char *lbh = NULL;
+			const char *v[ARRAY_SIZE(pools_cols)];
+
+			if (db->conf->host != NULL && strchr(db->conf->host, ',') != NULL)
+				lbh = db->conf->load_balance_hosts ? db->conf->load_balance_hosts
+								   : "round-robin";
+			nb.next = 0;
+			v[0] = db->name;
+			v[1] = p->user;
+			v[2] = num(&nb, (uint64_t)(p->cl_count[CL_ACTIVE] + p->cl_count[CL_IDLE]));
+			v[3] = num(&nb,
+				   (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN]));
+			v[4] = num(&nb, 0);
+			v[5] = num(&nb, 0);
+			v[6] = num(&nb, (uint64_t)p->sv_count[SV_ACTIVE]);
+			v[7] = num(&nb, 0);
+			v[8] = num(&nb, 0);
+			v[9] = num(&nb, (uint64_t)p->sv_count[SV_IDLE]);
+			v[10] = num(&nb, 0);
+			v[11] = num(&nb, (uint64_t)p->sv_count[SV_RESETTING]);
+			v[12] = num(&nb,
+				    (uint64_t)(p->sv_count[SV_CONNECTING] + p->sv_count[SV_LOGIN]));
+			v[13] = num(&nb, maxwait / USEC);
+			v[14] = num(&nb, maxwait % USEC);
+			v[15] = config_pool_mode_name(pool_mode_of(p));
+			v[16] = lbh;
+			result_row(&r, v);
+		}
+	}
+	return result_end(&r);
+}
+
+/* --- SHOW CLIENTS / SERVERS ------------------------------------------------ */
+
+static const struct column sockets_cols[] = {
+	{"type", T},
+	{"user", T},
+	{"database", T},
+	{"replication", T},
+	{"state", T},
+	{"addr", T},
+	{"port", I},
+	{"local_addr", T},
+	{"local_port", I},
+	{"connect_time", T},
+	{"request_time", T},
+	{"wait", I},
+	{"wait_us", I},
+	{"close_needed", I},
+	{"ptr", T},
+	{"link", T},
+	{"remote_pid", I},
+	{"tls", T},
+	{"application_name", T},
+	{"prepared_statements", I},
+	{"id", I},
+};
+
+static const char *client_show_state(const struct client *c)
+{
+	switch (c->state) {
+	case CL_ACTIVE:
+		return "active";
+	case CL_WAITING:
+	case CL_LOGIN:
+		return "waiting";
+	case CL_IDLE:
+		return "idle";
+	case CL_STARTUP:
+	case CL_AUTH:
+		return "login";
+	case CL_DRAINING:
+	case CL_CLOSED:
+		break;
+	}
+	return "closing";
+}
+
+static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t n, int *port)
+{
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)n);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)n);
+		*port = ntohs(in6->sin6_port);
+	} else {
+		snprintf(buf, n, "unix");
+	}
+}
+
+static bool show_clients(struct fairway *fw, struct evbuffer *out)
+{
+	struct list_head *pos;
+	struct result r;
+	struct numbuf nb;
+
+	result_begin(&r, out, sockets_cols, ARRAY_SIZE(sockets_cols));
+	list_for_each(pos, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+		char addr[64], laddr[64], ptr[32], link[32];
+		const char *v[ARRAY_SIZE(sockets_cols)];
+		int port, lport;
+		uint64_t wait = c->state == CL_WAITING ? fw->now_us - c->request_us : 0;
+		int slot = params_slot(&fw->tracked, "application_name");
+
+		nb.next = 0;
+		client_addr_str(c, addr, sizeof(addr), &port);
+		sockaddr_text(&c->local, laddr, sizeof(laddr), &lport);
+		snprintf(ptr, sizeof(ptr), "C-%" PRIu64, c->id);
+		if (c->server != NULL)
+			snprintf(link, sizeof(link), "S-%" PRIu64, c->server->id);
+		v[0] = "C";
+		v[1] = c->user;
+		v[2] = c->dbname;
+		v[3] = "no";
+		v[4] = client_show_state(c);
+		v[5] = addr;
+		v[6] = snum(&nb, port);
+		v[7] = laddr;
+		v[8] = snum(&nb, lport);
+		v[9] = timestr(&nb, c->connect_wall_us);
+		v[10] = timestr(&nb, c->connect_wall_us + (c->request_us > c->connect_us
+								  ? c->request_us - c->connect_us
+								  : 0));
+		v[11] = num(&nb, wait / USEC);
+		v[12] = num(&nb, wait % USEC);
+		v[13] = num(&nb, 0);
+		v[14] = ptr;
+		v[15] = c->server != NULL ? link : NULL;
+		v[16] = num(&nb, 0);
+		v[17] = NULL;
+		v[18] = slot >= 0 ? c->params.val[slot] : NULL;
+		v[19] = num(&nb, 0);
+		v[20] = num(&nb, c->id);
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+static const char *server_show_state(const struct server *sv)
+{
+	switch (sv->state) {
+	case SV_ACTIVE:
+		return "active";
+	case SV_IDLE:
+		return "idle";
+	case SV_RESETTING:
+		return sv->is_tested ? "tested" : "used";
+	case SV_CONNECTING:
+	case SV_LOGIN:
+		return "new";
+	case SV_CLOSED:
+		break;
+	}
+	return "closing";
+}
+
+static bool show_servers(struct fairway *fw, struct evbuffer *out)
+{
+	struct list_head *dpos, *ppos, *spos;
+	struct result r;
+	struct numbuf nb;
+
+	result_begin(&r, out, sockets_cols, ARRAY_SIZE(sockets_cols));
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			list_for_each(spos, &p->servers)
+			{
+				struct server *sv = list_entry(spos, struct server, link);
+				const char *v[ARRAY_SIZE(sockets_cols)];
+				char laddr[64] = "", ptr[32], link[32];
+				struct sockaddr_storage ss;
+				socklen_t sl = sizeof(ss);
+				int lport = 0;
+
+				nb.next = 0;
+				memset(&ss, 0, sizeof(ss));
+				if (sv->bev != NULL &&
+				    getsockname(bufferevent_getfd(sv->bev), (struct sockaddr *)&ss,
+						&sl) == 0)
+					sockaddr_text(&ss, laddr, sizeof(laddr), &lport);
+				snprintf(ptr, sizeof(ptr), "S-%" PRIu64, sv->id);
+				if (sv->client != NULL)
+					snprintf(link, sizeof(link), "C-%" PRIu64, sv->client->id);
+				v[0] = "S";
+				v[1] = p->user;
+				v[2] = db->name;
+				v[3] = "no";
+				v[4] = server_show_state(sv);
+				v[5] = sv->host;
+				v[6] = snum(&nb, sv->port);
+				v[7] = laddr;
+				v[8] = snum(&nb, lport);
+				v[9] = timestr(&nb, sv->connect_wall_us);
+				v[10] = timestr(&nb, sv->connect_wall_us);
+				v[11] = num(&nb, 0);
+				v[12] = num(&nb, 0);
+				v[13] = num(&nb, sv->close_needed ? 1 : 0);
+				v[14] = ptr;
+				v[15] = sv->client != NULL ? link : NULL;
+				v[16] = num(&nb, sv->backend_pid);
+				v[17] = NULL;
+				v[18] = NULL;
+				v[19] = num(&nb, 0);
+				v[20] = num(&nb, sv->id);
+				result_row(&r, v);
+			}
+		}
+	}
+	return result_end(&r);
+}
+
+/* --- SHOW STATS and friends -------------------------------------------------- */
+
+static const struct column stats_cols[] = {
+	{"database", T},
+	{"total_server_assignment_count", I},
+	{"total_xact_count", I},
+	{"total_query_count", I},
+	{"total_received", I},
+	{"total_sent", I},
+	{"total_xact_time", I},
+	{"total_query_time", I},
+	{"total_wait_time", I},
+	{"total_client_parse_count", I},
+	{"total_server_parse_count", I},
+	{"total_bind_count", I},
+	{"avg_server_assignment_count", I},
+	{"avg_xact_count", I},
+	{"avg_query_count", I},
+	{"avg_recv", I},
+	{"avg_sent", I},
+	{"avg_xact_time", I},
+	{"avg_query_time", I},
+	{"avg_wait_time", I},
+	{"avg_client_parse_count", I},
+	{"avg_server_parse_count", I},
+	{"avg_bind_count", I},
+};
+
+static const struct column stats_totals_cols[] = {
+	{"database", T},        {"server_assignment_count", I},
+	{"xact_count", I},      {"query_count", I},
+	{"bytes_received", I},  {"bytes_sent", I},
+	{"xact_time", I},       {"query_time", I},
+	{"wait_time", I},       {"client_parse_count", I},
+	{"server_parse_count", I}, {"bind_count", I},
+};
+
+static const struct column stats_averages_cols[] = {
+	{"database", T},        {"server_assignment_count", I},
+	{"xact_count", I},      {"query_count", I},
+	{"bytes_received", I},  {"bytes_sent", I},
+	{"xact_time", I},       {"query_time", I},
+	{"wait_time", I},       {"avg_client_parse_count", I},
+	{"avg_server_parse_count", I}, {"avg_bind_count", I},
+};
+
+/* Writes the 11 numbers of a stats struct into v (the three parse/bind
+ * counters are zero until prepared statements are tracked). */
+static void stats_values(struct numbuf *nb, const struct fw_stats *s, const char **v)
+{
+	v[0] = num(nb, s->server_assignment_count);
+	v[1] = num(nb, s->xact_count);
+	v[2] = num(nb, s->query_count);
+	v[3] = num(nb, s->bytes_received);
+	v[4] = num(nb, s->bytes_sent);
+	v[5] = num(nb, s->xact_time_us);
+	v[6] = num(nb, s->query_time_us);
+	v[7] = num(nb, s->wait_time_us);
+	v[8] = num(nb, 0);
+	v[9] = num(nb, 0);
+	v[10] = num(nb, 0);
+}
+
+enum stats_kind { STATS_BOTH, STATS_TOTALS, STATS_AVERAGES };
+
+static bool show_stats(struct fairway *fw, struct evbuffer *out, enum stats_kind kind)
+{
+	struct list_head *pos;
+	struct result r;
+	struct numbuf nb;
+
+	if (kind == STATS_BOTH)
+		result_begin(&r, out, stats_cols, ARRAY_SIZE(stats_cols));
+	else if (kind == STATS_TOTALS)
+		result_begin(&r, out, stats_totals_cols, ARRAY_SIZE(stats_totals_cols));
+	else
+		result_begin(&r, out, stats_averages_cols, ARRAY_SIZE(stats_averages_cols));
+	list_for_each(pos, &fw->databases)
+	{
+		struct database *db = list_entry(pos, struct database, link);
+		const char *v[ARRAY_SIZE(stats_cols)];
+
+		nb.next = 0;
+		v[0] = db->name;
+		if (kind == STATS_BOTH) {
+			stats_values(&nb, &db->stats, v + 1);
+			stats_values(&nb, &db->period_avg, v + 12);
+		} else {
+			stats_values(&nb, kind == STATS_TOTALS ? &db->stats : &db->period_avg,
+				     v + 1);
+		}
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+static bool show_totals(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {{"name", T}, {"value", I}};
+	static const char *const names[] = {
+		"server_assignment_count", "xact_count",          "query_count",
+		"client_bytes",            "server_bytes",        "xact_time",
+		"query_time",              "wait_time",           "ps_client_parse_count",
+		"ps_server_parse_count",   "ps_bind_count",
+	};
+	struct fw_stats avg = {0};
+	struct list_head *pos;
+	struct result r;
+	struct numbuf nb;
+	const char *vals[11];
+	char name[64];
+
+	list_for_each(pos, &fw->databases)
+	{
+		const struct database *db = list_entry(pos, struct database, link);
+
+		avg.server_assignment_count += db->period_avg.server_assignment_count;
+		avg.xact_count += db->period_avg.xact_count;
+		avg.query_count += db->period_avg.query_count;
+		avg.bytes_received += db->period_avg.bytes_received;
+		avg.bytes_sent += db->period_avg.bytes_sent;
+		avg.xact_time_us += db->period_avg.xact_time_us;
+		avg.query_time_us += db->period_avg.query_time_us;
+		avg.wait_time_us += db->period_avg.wait_time_us;
+	}
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	for (int pass = 0; pass < 2; pass++) {
+		nb.next = 0;
+		stats_values(&nb, pass == 0 ? &fw->stats : &avg, vals);
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			const char *v[2];
+
+			snprintf(name, sizeof(name), "%s_%s", pass == 0 ? "total" : "avg",
+				 names[i]);
+			v[0] = name;
+			v[1] = vals[i];
+			result_row(&r, v);
+		}
+	}
+	return result_end(&r);
+}
+
+/* --- SHOW DATABASES / USERS / LISTS / STATE / VERSION / CONFIG --------------- */
+
+static const struct column databases_cols[] = {
+	{"name", T},
+	{"host", T},
+	{"port", I},
+	{"database", T},
+	{"force_user", T},
+	{"pool_size", I},
+	{"min_pool_size", I},
+	{"reserve_pool_size", I},
+	{"server_lifetime", I},
+	{"pool_mode", T},
+	{"load_balance_hosts", T},
+	{"max_connections", I},
+	{"current_connections", I},
+	{"max_client_connections", I},
+	{"current_client_connections", I},
+	{"paused", I},
+	{"disabled", I},
+};
+
+static void database_row(struct fairway *fw, struct result *r, const char *name,
+			 const struct db_conf *dc, const struct database *db)
+{
+	const struct config *cfg = fw->cfg;
+	const char *v[ARRAY_SIZE(databases_cols)];
+	struct numbuf nb = {.next = 0};
+	int max_db = dc->max_db_connections >= 0 ? dc->max_db_connections
+						 : cfg->max_db_connections;
+	int max_cl = dc->max_db_client_connections >= 0 ? dc->max_db_client_connections
+						       : cfg->max_db_client_connections;
+	int64_t lifetime = dc->server_lifetime_us >= 0 ? dc->server_lifetime_us
+						       : cfg->server_lifetime_us;
+
+	v[0] = name;
+	v[1] = dc->host;
+	v[2] = snum(&nb, dc->port > 0 ? dc->port : 5432);
+	v[3] = dc->dbname ? dc->dbname : name;
+	v[4] = dc->user;
+	v[5] = snum(&nb, dc->pool_size >= 0 ? dc->pool_size : cfg->default_pool_size);
+	v[6] = snum(&nb, dc->min_pool_size >= 0 ? dc->min_pool_size : cfg->min_pool_size);
+	v[7] = snum(&nb, dc->reserve_pool_size >= 0 ? dc->reserve_pool_size
+						     : cfg->reserve_pool_size);
+	v[8] = snum(&nb, lifetime / (int64_t)USEC);
+	v[9] = dc->pool_mode != POOL_MODE_UNSET ? config_pool_mode_name(dc->pool_mode) : NULL;
+	v[10] = dc->host != NULL && strchr(dc->host, ',') != NULL
+			? (dc->load_balance_hosts ? dc->load_balance_hosts : "round-robin")
+			: NULL;
+	v[11] = snum(&nb, max_db);
+	v[12] = snum(&nb, db ? db->n_servers : 0);
+	v[13] = snum(&nb, max_cl);
+	v[14] = snum(&nb, db ? db->n_clients : 0);
+	v[15] = snum(&nb, db && db->paused ? 1 : 0);
+	v[16] = snum(&nb, db && db->disabled ? 1 : 0);
+	result_row(r, v);
+}
+
+static bool show_databases(struct fairway *fw, struct evbuffer *out)
+{
+	const struct config *cfg = fw->cfg;
+	struct list_head *pos;
+	struct result r;
+
+	result_begin(&r, out, databases_cols, ARRAY_SIZE(databases_cols));
+	for (size_t i = 0; i < cfg->n_dbs; i++) {
+		if (strcmp(cfg->dbs[i].name, "*") == 0)
+			continue;
+		database_row(fw, &r, cfg->dbs[i].name, &cfg->dbs[i],
+			     db_lookup(fw, cfg->dbs[i].name, false));
+	}
+	list_for_each(pos, &fw->databases)
+	{
+		struct database *db = list_entry(pos, struct database, link);
+
+		if (db->is_auto)
+			database_row(fw, &r, db->name, db->conf, db);
+	}
+	{
+		/* The console itself, as PgBouncer lists it. */
+		const char *v[ARRAY_SIZE(databases_cols)] = {
+			"pgbouncer", NULL, "6432", "pgbouncer", "pgbouncer", "2", "0", "0", "0",
+			"statement", NULL, "0", "0", "0", "0", "0", "0"};
+		struct numbuf nb = {.next = 0};
+
+		v[2] = snum(&nb, cfg->listen_port);
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+static bool show_users(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {
+		{"name", T},
+		{"pool_size", T},
+		{"reserve_pool_size", T},
+		{"pool_mode", T},
+		{"max_user_connections", I},
+		{"current_connections", I},
+		{"max_user_client_connections", I},
+		{"current_client_connections", I},
+	};
+	const struct config *cfg = fw->cfg;
+	struct list_head *pos;
+	struct result r;
+
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	list_for_each(pos, &fw->users)
+	{
+		struct pool_user *pu = list_entry(pos, struct pool_user, link);
+		const struct user_conf *uc = config_find_user(cfg, pu->name);
+		struct numbuf nb = {.next = 0};
+		const char *v[ARRAY_SIZE(cols)];
+
+		v[0] = pu->name;
+		v[1] = uc && uc->pool_size >= 0 ? snum(&nb, uc->pool_size) : "";
+		v[2] = uc && uc->reserve_pool_size >= 0 ? snum(&nb, uc->reserve_pool_size) : "";
+		v[3] = uc && uc->pool_mode != POOL_MODE_UNSET ? config_pool_mode_name(uc->pool_mode)
+							       : NULL;
+		v[4] = snum(&nb, uc && uc->max_user_connections >= 0 ? uc->max_user_connections
+								      : cfg->max_user_connections);
+		v[5] = snum(&nb, pu->n_servers);
+		v[6] = snum(&nb, uc && uc->max_user_client_connections >= 0
+					 ? uc->max_user_client_connections
+					 : cfg->max_user_client_connections);
+		v[7] = snum(&nb, pu->n_clients);
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+static bool show_lists(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {{"list", T}, {"items", I}};
+	struct list_head *dpos, *ppos;
+	uint64_t n_db = 0, n_pools = 0, used_cl = 0, login_cl = 0, free_sv = 0, used_sv = 0,
+		 n_users = 0;
+	struct numbuf nb = {.next = 0};
+	struct result r;
+
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		n_db++;
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			n_pools++;
+			free_sv += (uint64_t)p->sv_count[SV_IDLE];
+			used_sv += (uint64_t)(p->n_servers - p->sv_count[SV_IDLE]);
+		}
+	}
+	list_for_each(dpos, &fw->users)
+		n_users++;
+	list_for_each(dpos, &fw->clients)
+	{
+		struct client *c = list_entry(dpos, struct client, link);
+
+		if (c->state == CL_STARTUP || c->state == CL_AUTH)
+			login_cl++;
+		else
+			used_cl++;
+	}
+	const char *rows[][2] = {
+		{"databases", num(&nb, n_db)},      {"users", num(&nb, n_users)},
+		{"peers", num(&nb, 0)},             {"pools", num(&nb, n_pools)},
+		{"peer_pools", num(&nb, 0)},        {"free_clients", num(&nb, 0)},
+		{"used_clients", num(&nb, used_cl)}, {"login_clients", num(&nb, login_cl)},
+		{"free_servers", num(&nb, free_sv)}, {"used_servers", num(&nb, used_sv)},
+		{"dns_names", num(&nb, 0)},         {"dns_zones", num(&nb, 0)},
+		{"dns_queries", num(&nb, 0)},       {"dns_pending", num(&nb, 0)},
+	};
+
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		result_row(&r, rows[i]);
+	return result_end(&r);
+}
+
+static bool show_state(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {{"key", T}, {"value", T}};
+	const char *rows[][2] = {
+		{"active", fw->paused ? "no" : "yes"},
+		{"paused", fw->paused ? "yes" : "no"},
+		{"suspended", "no"},
+	};
+	struct result r;
+
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		result_row(&r, rows[i]);
+	return result_end(&r);
+}
+
+static bool show_version(struct evbuffer *out)
+{
+	static const struct column cols[] = {{"version", T}};
+	const char *v[1] = {FAIRWAY_VERSION_STR};
+	struct result r;
+
+	result_begin(&r, out, cols, 1);
+	result_row(&r, v);
+	return result_end(&r);
+}
+
+struct config_rows {
+	struct result *r;
+};
+
+static void config_row_cb(void *arg, const char *key, const char *value, const char *dflt,
+			  const char *changeable)
+{
+	struct config_rows *cr = arg;
+	const char *v[4] = {key, value, dflt, changeable};
+
+	result_row(cr->r, v);
+}
+
+static bool show_config(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {
+		{"key", T}, {"value", T}, {"default", T}, {"changeable", T}};
+	struct result r;
+	struct config_rows cr = {&r};
+
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	config_show(fw->cfg, config_row_cb, &cr);
+	return result_end(&r);
+}
+
+static bool show_help(struct evbuffer *out)
+{
+	static const char *const lines[] = {
+		"Console usage",
+		"\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
+		"\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|LISTS|STATE",
+		"\tSET key = arg",
+		"\tRELOAD",
+		"\tPAUSE [<db>]",
+		"\tRESUME [<db>]",
+		"\tDISABLE <db>",
+		"\tENABLE <db>",
+		"\tKILL <db>",
+		"\tSHUTDOWN",
+	};
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < ARRAY_SIZE(lines); i++)
+		ok = proto_put_notice(out, "00000", lines[i]);
+	return ok && proto_put_command_complete(out, "SHOW");
+}
+
+bool show_command(struct client *c, const char *what, struct evbuffer *out, bool *oom)
+{
+	struct fairway *fw = c->fw;
+	bool ok;
+
+	*oom = false;
+	if (strcasecmp(what, "pools") == 0)
+		ok = show_pools(fw, out);
+	else if (strcasecmp(what, "clients") == 0)
+		ok = show_clients(fw, out);
+	else if (strcasecmp(what, "servers") == 0)
+		ok = show_servers(fw, out);
+	else if (strcasecmp(what, "stats") == 0)
+		ok = show_stats(fw, out, STATS_BOTH);
+	else if (strcasecmp(what, "stats_totals") == 0)
+		ok = show_stats(fw, out, STATS_TOTALS);
+	else if (strcasecmp(what, "stats_averages") == 0)
+		ok = show_stats(fw, out, STATS_AVERAGES);
+	else if (strcasecmp(what, "totals") == 0)
+		ok = show_totals(fw, out);
+	else if (strcasecmp(what, "databases") == 0)
+		ok = show_databases(fw, out);
+	else if (strcasecmp(what, "users") == 0)
+		ok = show_users(fw, out);
+	else if (strcasecmp(what, "lists") == 0)
+		ok = show_lists(fw, out);
+	else if (strcasecmp(what, "state") == 0)
+		ok = show_state(fw, out);
+	else if (strcasecmp(what, "version") == 0)
+		ok = show_version(out);
+	else if (strcasecmp(what, "config") == 0)
+		ok = show_config(fw, out);
+	else if (strcasecmp(what, "help") == 0)
+		ok = show_help(out);
+	else
+		return false;
+	*oom = !ok;
+	return true;
+}

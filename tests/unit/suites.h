@@ -1,0 +1,15 @@
+/* Every unit-test suite; tests/unit/main.c runs them all. */
+#ifndef FAIRWAY_UNIT_SUITES_H
+#define FAIRWAY_UNIT_SUITES_H
+
+#include <check.h>
+
+Suite *proto_suite(void);
+Suite *config_suite(void);
+Suite *connstr_suite(void);
+Suite *authfile_suite(void);
+Suite *scram_suite(void);
+Suite *sched_suite(void);
+Suite *params_suite(void);
+
+#endif
