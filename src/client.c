@@ -142,8 +142,7 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (fw->cfg->tcp_keepalive)
-			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		util_tune_tcp(fd, fw->cfg);
 	}
 	c->bev = bufferevent_socket_new(fw->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -171,7 +170,7 @@ void client_close(struct client *c, const char *reason)
 
 	if (c->state == CL_CLOSED)
 		return;
-	if (c->state != CL_STARTUP || c->user != NULL) {
+	if ((c->state != CL_STARTUP || c->user != NULL) && !c->close_logged) {
 		if (fw->cfg->log_disconnections)
 			client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", reason,
 				   (fw->now_us - c->connect_us) / USEC);
@@ -236,6 +235,10 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	va_end(ap);
 	if (c->fw->cfg->log_pooler_errors)
 		client_log(LOG_LVL_WARNING, c, "pooler error: %s", msg);
+	if (c->fw->cfg->log_disconnections)
+		client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", msg,
+			   (c->fw->now_us - c->connect_us) / USEC);
+	c->close_logged = true;
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
 	if (c->state == CL_WAITING)
@@ -381,6 +384,21 @@ static bool check_login_limits(struct client *c)
 	return true;
 }
 
+/* application_name_add_host: "app - host:port", as PgBouncer writes it. */
+static bool append_host_to_appname(struct client *c)
+{
+	int slot = params_slot(&c->fw->tracked, "application_name");
+	const char *app = slot >= 0 && c->params.val[slot] ? c->params.val[slot] : "";
+	char addr[64], buf[512];
+	int port;
+
+	if (slot < 0)
+		return true;
+	client_addr_str(c, addr, sizeof(addr), &port);
+	snprintf(buf, sizeof(buf), "%s - %s:%d", app, addr, port);
+	return params_set(&c->params, slot, buf);
+}
+
 static void handle_startup_params(struct client *c, const struct startup_pkt *sp)
 {
 	struct fairway *fw = c->fw;
@@ -403,6 +421,10 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 			return;
 		}
+	}
+	if (fw->cfg->application_name_add_host && !append_host_to_appname(c)) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
 	}
 	if (c->user == NULL || c->user[0] == '\0') {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "no username supplied");

@@ -657,6 +657,8 @@ static char *trim(char *s)
 	return s;
 }
 
+static void dispatch(struct cfg_load *ld, const char *name, const char *value);
+
 /* inih's handler.  inih also splits at ':' (Python's "name: value") and, for
  * a line without '=', passes value NULL; PgBouncer knows only '=', so such
  * lines are re-split from the raw line here. */
@@ -683,6 +685,18 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		name = trim(copy);
 		value = trim(eq + 1);
 	}
+	if (*name == '\0')
+		say(ld, true, "syntax error in configuration (%s:%d), missing name before '='",
+		    ld->file, ld->lineno);
+	else
+		dispatch(ld, name, value);
+	free(copy);
+	return 1;
+}
+
+/* Hands one name = value line to its section. */
+static void dispatch(struct cfg_load *ld, const char *name, const char *value)
+{
 	switch (ld->sect) {
 	case SEC_NONE:
 		say(ld, false, "parameter %s outside of any section ignored (%s:%d)", name,
@@ -706,8 +720,6 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	case SEC_OTHER:
 		break; /* warned once at the section header */
 	}
-	free(copy);
-	return 1;
 }
 
 static bool push_file(struct cfg_load *ld, const char *path)

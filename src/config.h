@@ -147,7 +147,7 @@ struct config {
 	char *server_reset_query;
 	bool server_reset_query_always;
 	int64_t server_check_delay_us;
-	char *server_check_query; /* default "" (empty query); NULL/"" disables? see config.c */
+	char *server_check_query; /* default "<empty>" = send an empty query; NULL = no check */
 	bool server_fast_close;
 	int64_t server_lifetime_us;
 	int64_t server_idle_timeout_us;

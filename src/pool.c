@@ -222,11 +222,17 @@ static struct server *take_idle(struct pool *pool)
 			server_close(sv, "database configuration changed");
 			continue;
 		}
-		if (cfg->server_check_query != NULL && cfg->server_check_delay_us >= 0 &&
+		if (cfg->server_check_query != NULL && cfg->server_check_query[0] != '\0' &&
+		    cfg->server_check_delay_us >= 0 &&
 		    pool->fw->now_us - sv->idle_since_us > (uint64_t)cfg->server_check_delay_us) {
+			/* "<empty>" is PgBouncer's spelling of the empty query. */
+			const char *q = strcmp(cfg->server_check_query, "<empty>") == 0
+						? ""
+						: cfg->server_check_query;
+
 			sv->is_tested = true;
 			server_set_state(sv, SV_RESETTING);
-			if (!server_send_internal(sv, cfg->server_check_query))
+			if (!server_send_internal(sv, q))
 				server_close(sv, "out of memory");
 			continue;
 		}

@@ -810,8 +810,7 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (sv->host[0] != '/') {
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			if (sv->fw->cfg->tcp_keepalive)
-				setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+			util_tune_tcp(fd, sv->fw->cfg);
 		}
 		server_set_state(sv, SV_LOGIN);
 		send_startup(sv);

@@ -25,6 +25,9 @@ bool util_streq(const char *a, const char *b);
 bool util_strlcpy(char *dst, const char *src, size_t n);
 /* Formats wall-clock microseconds as "YYYY-MM-DD HH:MM:SS" (UTC). */
 void util_fmt_time(uint64_t wall_us, char *buf, size_t n);
+struct config;
+/* tcp_keepalive, tcp_keepcnt/idle/intvl, tcp_user_timeout, tcp_socket_buffer. */
+void util_tune_tcp(int fd, const struct config *cfg);
 /* Random bytes from the OS; false only if the kernel refuses. */
 bool util_random(void *buf, size_t n);
 
