@@ -62,6 +62,7 @@ struct client {
 	bool is_console;    /* connected to the console database */
 	bool counted_in_db; /* counted in db->n_clients / user->n_clients */
 	bool close_logged;  /* client_fail already logged why it closes */
+	bool wait_notified; /* query_wait_notify NOTICE sent for the current wait */
 
 	enum auth_step auth_step;
 	uint8_t md5_salt[4];

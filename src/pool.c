@@ -247,6 +247,7 @@ void pool_request(struct client *c)
 	struct server *sv;
 
 	c->request_us = c->fw->now_us;
+	c->wait_notified = false;
 	if (!pool_is_paused(pool) && (sv = take_idle(pool)) != NULL) {
 		pool_link(c, sv);
 		return;

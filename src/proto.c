@@ -203,6 +203,18 @@ bool proto_put_notice(struct evbuffer *out, const char *sqlstate, const char *ms
 	return put_error_like(out, 'N', "NOTICE", sqlstate, msg);
 }
 
+bool proto_put_notice_detail(struct evbuffer *out, const char *msg, const char *detail)
+{
+	size_t body = 2 * (1 + sizeof("NOTICE")) + 1 + sizeof("00000") + 1 + strlen(msg) + 1 + 1 +
+		      strlen(detail) + 1 + 1;
+
+	return put_hdr(out, 'N', body) && evbuffer_add(out, "SNOTICE", 8) == 0 &&
+	       evbuffer_add(out, "VNOTICE", 8) == 0 && evbuffer_add(out, "C00000", 7) == 0 &&
+	       evbuffer_add(out, "M", 1) == 0 && put_str(out, msg) &&
+	       evbuffer_add(out, "D", 1) == 0 && put_str(out, detail) &&
+	       evbuffer_add(out, "", 1) == 0;
+}
+
 bool proto_put_auth(struct evbuffer *out, uint32_t code, const void *data, size_t len)
 {
 	return put_hdr(out, 'R', 4 + len) && put_u32(out, code) &&

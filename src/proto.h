@@ -75,6 +75,9 @@ bool proto_put_msg(struct evbuffer *out, uint8_t type, const void *body, size_t 
 bool proto_put_error(struct evbuffer *out, const char *severity, const char *sqlstate,
 		     const char *msg) WARN_UNUSED;
 bool proto_put_notice(struct evbuffer *out, const char *sqlstate, const char *msg) WARN_UNUSED;
+/* NoticeResponse with a DETAIL field (PgBouncer's SHOW HELP shape). */
+bool proto_put_notice_detail(struct evbuffer *out, const char *msg,
+			     const char *detail) WARN_UNUSED;
 bool proto_put_auth(struct evbuffer *out, uint32_t code, const void *data, size_t len) WARN_UNUSED;
 bool proto_put_param_status(struct evbuffer *out, const char *name,
 			    const char *value) WARN_UNUSED;

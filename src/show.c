@@ -737,24 +737,23 @@ static bool show_config(struct fairway *fw, struct evbuffer *out)
 
 static bool show_help(struct evbuffer *out)
 {
-	static const char *const lines[] = {
-		"Console usage",
-		"\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
-		"\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|LISTS|STATE",
-		"\tSET key = arg",
-		"\tRELOAD",
-		"\tPAUSE [<db>]",
-		"\tRESUME [<db>]",
-		"\tDISABLE <db>",
-		"\tENABLE <db>",
-		"\tKILL <db>",
-		"\tSHUTDOWN",
-	};
-	bool ok = true;
+	static const char detail[] =
+		"\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
+		"\n\tSHOW LISTS|STATE"
+		"\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
+		"\n\tSET key = arg"
+		"\n\tRELOAD"
+		"\n\tPAUSE [<db>]"
+		"\n\tRESUME [<db>]"
+		"\n\tDISABLE <db>"
+		"\n\tENABLE <db>"
+		"\n\tRECONNECT [<db>]"
+		"\n\tKILL <db>"
+		"\n\tSHUTDOWN"
+		"\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS";
 
-	for (size_t i = 0; ok && i < ARRAY_SIZE(lines); i++)
-		ok = proto_put_notice(out, "00000", lines[i]);
-	return ok && proto_put_command_complete(out, "SHOW");
+	return proto_put_notice_detail(out, "Console usage", detail) &&
+	       proto_put_command_complete(out, "SHOW");
 }
 
 bool show_command(struct client *c, const char *what, struct evbuffer *out, bool *oom)

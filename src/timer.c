@@ -3,7 +3,9 @@
  * timeouts (checked once a second), stats_period averages, shutdown progress. */
 #include "timer.h"
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@
 #include "fairway.h"
 #include "log.h"
 #include "pool.h"
+#include "proto.h"
 #include "server.h"
 #include "sqlstate.h"
 #include "util.h"
@@ -164,8 +167,21 @@ static void check_clients(struct fairway *fw)
 				client_fail(c, SQLSTATE_IDLE_IN_TRANSACTION, "transaction timeout");
 			}
 			break;
-		case CL_LOGIN:
 		case CL_WAITING:
+			if (cfg->query_wait_notify_us > 0 && !c->wait_notified &&
+			    fw->now_us - c->request_us >= (uint64_t)cfg->query_wait_notify_us) {
+				char msg[256];
+
+				snprintf(msg, sizeof(msg),
+					 "no server connection available in pool %s/%s yet, "
+					 "waiting (query_wait_notify)",
+					 c->pool->db->name, c->pool->user);
+				c->wait_notified = true;
+				if (!proto_put_notice(bufferevent_get_output(c->bev), "00000", msg))
+					client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+			}
+			break;
+		case CL_LOGIN:
 		case CL_DRAINING:
 		case CL_CLOSED:
 			break;
