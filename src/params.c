@@ -88,7 +88,9 @@ bool params_copy(struct param_set *dst, const struct param_set *src)
 	return true;
 }
 
-/* Appends s to buf (growing it), doubling single quotes when quote. */
+/* Appends s to buf (growing it), doubling single quotes and backslashes when
+ * quote (the caller writes E'...' when s holds a backslash, so the literal
+ * means the same whatever standard_conforming_strings the server has). */
 static bool append(char **buf, size_t *len, size_t *cap, const char *s, bool quote)
 {
 	for (; *s; s++) {
@@ -106,8 +108,8 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, bool quo
 			*buf = n;
 			*cap = ncap;
 		}
-		if (quote && *s == '\'')
-			(*buf)[(*len)++] = '\'';
+		if (quote && (*s == '\'' || *s == '\\'))
+			(*buf)[(*len)++] = *s;
 		(*buf)[(*len)++] = *s;
 		(*buf)[*len] = '\0';
 	}
@@ -128,7 +130,7 @@ char *params_sync_sql(const struct param_names *pn, const struct param_set *want
 			continue;
 		if (!append(&buf, &len, &cap, "SET ", false) ||
 		    !append(&buf, &len, &cap, pn->names[i], false) ||
-		    !append(&buf, &len, &cap, "='", false) ||
+		    !append(&buf, &len, &cap, strchr(want->val[i], '\\') ? "=E'" : "='", false) ||
 		    !append(&buf, &len, &cap, want->val[i], true) ||
 		    !append(&buf, &len, &cap, "';", false)) {
 			free(buf);
