@@ -116,7 +116,7 @@ void auth_begin(struct client *c)
 		return;
 	case AUTH_TRUST:
 		if (cfg->auth_file != NULL && secret == NULL) {
-			client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "no such user: %s", c->user);
+			client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "\"trust\" authentication failed");
 			return;
 		}
 		client_auth_done(c);
@@ -245,6 +245,11 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 	if (!proto_put_auth(bufferevent_get_output(c->bev), 12, out, strlen(out))) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
+	}
+	if (c->scram->client_key_valid && !c->scram->is_mock) {
+		/* Kept for logging in to the server with the same secret (pass-through). */
+		memcpy(c->scram_client_key, c->scram->client_key, sizeof(c->scram_client_key));
+		c->has_scram_key = true;
 	}
 	auth_clear(c);
 	client_auth_done(c);

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +297,10 @@ void client_auth_done(struct client *c)
 	struct fairway *fw = c->fw;
 	struct pool *pool;
 
+	if (!c->is_console && c->db == NULL) {
+		client_fail(c, SQLSTATE_INVALID_CATALOG_NAME, "no such database: %s", c->dbname);
+		return;
+	}
 	if (!proto_put_auth(bufferevent_get_output(c->bev), 0, NULL, 0)) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
@@ -311,6 +316,13 @@ void client_auth_done(struct client *c)
 	}
 	c->pool = pool;
 	pool_count_client(pool, c->state, +1);
+	if (c->has_scram_key && pool->password != NULL &&
+	    strcmp(pool->user, c->user) == 0 && strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
+		memcpy(pool->scram_client_key, c->scram_client_key, sizeof(pool->scram_client_key));
+		pool->has_scram_key = true;
+	}
+	OPENSSL_cleanse(c->scram_client_key, sizeof(c->scram_client_key));
+	c->has_scram_key = false;
 	c->db->n_clients++;
 	pool->puser->n_clients++;
 	c->counted_in_db = true;
@@ -450,12 +462,10 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 		client_fail(c, SQLSTATE_CANNOT_CONNECT_NOW, "pooler is shutting down");
 		return;
 	}
+	/* An unknown database is reported only after authentication, so that
+	 * database names are not revealed to clients without a password. */
 	c->db = db_lookup(fw, c->dbname, true);
-	if (c->db == NULL) {
-		client_fail(c, SQLSTATE_INVALID_CATALOG_NAME, "no such database: %s", c->dbname);
-		return;
-	}
-	if (!check_login_limits(c))
+	if (c->db != NULL && !check_login_limits(c))
 		return;
 	auth_begin(c);
 }

@@ -68,6 +68,8 @@ struct client {
 	uint8_t md5_salt[4];
 	struct scram_server *scram; /* owned while AUTH_STEP_SASL* */
 	char *cleartext_password;   /* owned; the password a plain-auth client sent */
+	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof */
+	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
 
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */

@@ -3,6 +3,7 @@
  * client->server and server->client), and launching servers on demand. */
 #include "pool.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,7 @@ struct pool *pool_get(struct database *db, const char *client_user)
 
 void pool_free(struct pool *pool)
 {
+	OPENSSL_cleanse(pool->scram_client_key, sizeof(pool->scram_client_key));
 	/* Servers were closed and reaped before: the pool owns none now. */
 	list_del(&pool->link);
 	for (size_t i = 0; i < pool->n_welcome; i++) {

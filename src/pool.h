@@ -64,6 +64,9 @@ struct pool {
 	size_t n_welcome;
 	bool has_welcome;
 
+	uint8_t scram_client_key[32]; /* from a client's SCRAM proof: logs in with a SCRAM secret */
+	bool has_scram_key;
+
 	uint64_t last_login_fail_us; /* server_login_retry */
 	uint64_t last_connect_start_us;
 };

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,26 @@ static void send_startup(struct server *sv)
 		server_close(sv, "out of memory");
 }
 
+/* The SCRAM client-final-message: from the plain password, or from the
+ * ClientKey a client proved and the ServerKey of the same stored secret. */
+static bool scram_answer(struct server *sv, const char *pw, struct pkt_reader *r, char *buf,
+			 size_t len, char *err, size_t err_len)
+{
+	struct scram_secret sec;
+	bool ok;
+
+	if (strncmp(pw, "SCRAM-SHA-256$", 14) != 0)
+		return scram_client_final(sv->scram, pw, (const char *)r->p, pkt_remaining(r), buf,
+					  len, err, err_len);
+	if (!sv->pool->has_scram_key || !scram_parse_secret(pw, &sec))
+		return false;
+	ok = scram_client_final_with_keys(sv->scram, sv->pool->scram_client_key, sec.server_key,
+					  (const char *)r->p, pkt_remaining(r), buf, len, err,
+					  err_len);
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return ok;
+}
+
 /* Answers an authentication request; false after closing the server. */
 static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 {
@@ -359,7 +380,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 			if (strcmp(mech, "SCRAM-SHA-256") == 0)
 				has_scram = true;
 		if (!has_scram || pw == NULL || pg_is_md5_secret(pw) ||
-		    strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
+		    (strncmp(pw, "SCRAM-SHA-256$", 14) == 0 && !sv->pool->has_scram_key)) {
 			server_log(LOG_LVL_WARNING, sv,
 				   "server asked for SCRAM but no plain password is known");
 			break;
@@ -374,9 +395,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		return true;
 	}
 	case 11: /* SASLContinue */
-		if (sv->scram == NULL ||
-		    !scram_client_final(sv->scram, pw, (const char *)r.p, pkt_remaining(&r), buf,
-					sizeof(buf), err, sizeof(err))) {
+		if (sv->scram == NULL || !scram_answer(sv, pw, &r, buf, sizeof(buf), err, sizeof(err))) {
 			server_log(LOG_LVL_WARNING, sv, "SCRAM exchange with server failed");
 			break;
 		}
@@ -598,16 +617,17 @@ static void after_rfq(struct server *sv, struct client *c, char status)
 		count_xact_end(sv);
 	if (mode == POOL_SESSION)
 		return;
-	if (status != 'I') {
-		if (mode == POOL_STATEMENT) {
-			pool_unlink(c, false);
-			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-				    "transaction blocks not allowed in statement pooling mode");
-		}
+	if (status != 'I')
 		return;
-	}
 	pool_unlink(c, true);
 	client_process(c); /* it may have sent the next query already */
+}
+
+/* Statement mode: a statement that leaves a transaction open is refused. */
+static bool refuses_transaction(const struct server *sv, const uint8_t *body, size_t len)
+{
+	return len > 0 && body[0] != 'I' && sv->expect_rfq <= 1 && !sv->ext_open &&
+	       pool_mode_of(sv->pool) == POOL_STATEMENT;
 }
 
 /* Processes one complete small message with no client attached or with
@@ -747,6 +767,15 @@ void server_process(struct server *sv)
 							   params_slot(&sv->fw->tracked, name),
 							   value);
 					}
+				}
+				if (go_on && h.type == 'Z' && refuses_transaction(sv, body, h.body_len)) {
+					/* Not forwarded: the client sees the error, not the open
+					 * transaction; the server is closed with it. */
+					pool_unlink(c, false);
+					client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+						    "transaction blocks not allowed in statement "
+						    "pooling mode");
+					go_on = false;
 				}
 				if (go_on && proto_put_msg(out, h.type, body, h.body_len) != true) {
 					server_close(sv, "out of memory");

@@ -149,7 +149,7 @@ static void check_clients(struct fairway *fw)
 			if (cfg->query_timeout_us > 0 && sv->query_start_us != 0 &&
 			    fw->now_us - sv->query_start_us > (uint64_t)cfg->query_timeout_us) {
 				pool_unlink(c, false);
-				client_fail(c, SQLSTATE_QUERY_CANCELED, "query_timeout");
+				client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "query timeout");
 				break;
 			}
 			if (cfg->idle_transaction_timeout_us > 0 && sv->xact_status != 'I' &&
@@ -265,12 +265,33 @@ static void check_shutdown(struct fairway *fw)
 		daemon_shutdown(fw, SHUTDOWN_NOW);
 }
 
+/* Databases with a forced user have one pool: open it at once so that
+ * min_pool_size is kept even before the first client. */
+static void ensure_forced_pools(struct fairway *fw)
+{
+	const struct config *cfg = fw->cfg;
+
+	for (size_t i = 0; i < cfg->n_dbs; i++) {
+		const struct db_conf *dc = &cfg->dbs[i];
+		int min = dc->min_pool_size >= 0 ? dc->min_pool_size : cfg->min_pool_size;
+		struct database *db;
+
+		if (dc->user == NULL || min <= 0 || strcmp(dc->name, "*") == 0)
+			continue;
+		db = db_lookup(fw, dc->name, true);
+		if (db != NULL && list_empty(&db->pools))
+			pool_get(db, dc->user);
+	}
+}
+
 void timer_tick(struct fairway *fw)
 {
 	static const uint64_t client_check_us = USEC;
 	struct list_head *dpos, *dnext, *ppos, *pnext;
 
 	fw_update_now(fw);
+	if (fw->shutdown == SHUTDOWN_NONE)
+		ensure_forced_pools(fw);
 	list_for_each_safe(dpos, dnext, &fw->databases)
 	{
 		struct database *db = list_entry(dpos, struct database, link);
