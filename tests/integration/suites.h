@@ -1,0 +1,16 @@
+/* Every integration-test suite; tests/integration/main.c runs them all. */
+#ifndef FAIRWAY_IT_SUITES_H
+#define FAIRWAY_IT_SUITES_H
+
+#include <check.h>
+
+Suite *pooling_suite(void);
+Suite *auth_suite(void);
+Suite *timeouts_suite(void);
+Suite *faults_suite(void);
+Suite *badinput_suite(void);
+Suite *config_suite(void);
+Suite *console_suite(void);
+Suite *pgbench_suite(void);
+
+#endif
