@@ -52,7 +52,7 @@ void admin_welcome(struct client *c)
 	client_process(c);
 }
 
-/* Splits a command into at most max words (upper-cased copies into buf). */
+/* Splits a command into at most max words (copies into buf, case kept). */
 static size_t split_words(const char *q, char *buf, size_t buflen, char **words, size_t max)
 {
 	size_t n = 0, used = 0;
@@ -164,6 +164,8 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 
 		if (n < 2)
 			return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SHOW what?");
+		if (strcasecmp(w[1], "HISTOGRAM") == 0)
+			return show_histogram_cmd(c, n > 2 ? w[2] : NULL, n > 3 ? w[3] : NULL, out);
 		if (show_command(c, w[1], out, &oom))
 			return !oom;
 		snprintf(buf, sizeof(buf), "unknown SHOW command: %.100s", w[1]);

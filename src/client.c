@@ -177,7 +177,7 @@ void client_close(struct client *c, const char *reason)
 				   (fw->now_us - c->connect_us) / USEC);
 	}
 	if (c->state == CL_WAITING)
-		sched_remove(&c->pool->waitq, &c->wait);
+		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
 		list_del(&c->login_link);
 	if (c->server != NULL)
@@ -221,6 +221,7 @@ void client_free(struct client *c)
 	free(c->user);
 	free(c->dbname);
 	free(c->cleartext_password);
+	free(c->refusal);
 	free(c);
 }
 
@@ -243,7 +244,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
 	if (c->state == CL_WAITING)
-		sched_remove(&c->pool->waitq, &c->wait);
+		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
 		list_del(&c->login_link);
 	if (!proto_put_error(bufferevent_get_output(c->bev), "FATAL", sqlstate, msg)) {
@@ -676,6 +677,87 @@ static void forward_to_server(struct client *c)
 	c->fw->stats.bytes_received += moved;
 }
 
+void client_refuse_request(struct client *c, const char *sqlstate, const char *msg)
+{
+	char *copy = strdup(msg);
+
+	if (copy == NULL) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	client_log(LOG_LVL_WARNING, c, "refused: %s (SQLSTATE %s)", msg, sqlstate);
+	(void)sqlstate; /* always 53300 today; kept in the signature for the log */
+	free(c->refusal);
+	c->refusal = copy;
+	c->pkt_remain = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	client_process(c);
+}
+
+/* Discards the refused request up to its Query or Sync, then answers it.
+ * Returns true when the refusal is answered (normal processing resumes). */
+static bool discard_refused(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (c->refusal != NULL) {
+		size_t avail = evbuffer_get_length(in);
+		struct pg_msg_hdr h;
+		uint8_t hdr[5];
+
+		if (c->pkt_remain > 0) {
+			size_t n = avail < c->pkt_remain ? avail : c->pkt_remain;
+
+			if (n == 0)
+				return false;
+			evbuffer_drain(in, n);
+			c->pkt_remain -= (uint32_t)n;
+			if (c->pkt_remain > 0)
+				return false;
+			continue;
+		}
+		if (avail < 5)
+			return false;
+		evbuffer_copyout(in, hdr, 5);
+		if (proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h) != PROTO_OK) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid packet length");
+			return false;
+		}
+		if (h.type == 'X') {
+			client_close(c, "client close request");
+			return false;
+		}
+		c->pkt_remain = 5 + h.body_len;
+		if (h.type == 'Q' || h.type == 'S') {
+			/* The refused request ends here: answer once it is consumed. */
+			char *msg = c->refusal;
+
+			c->refusal = NULL;
+			if (!proto_put_error(bufferevent_get_output(c->bev), "ERROR",
+					     SQLSTATE_TOO_MANY_CONNECTIONS, msg) ||
+			    !proto_put_rfq(bufferevent_get_output(c->bev), 'I')) {
+				free(msg);
+				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+				return false;
+			}
+			free(msg);
+			c->discard_tail = true;
+		}
+	}
+	/* Drain the rest of the final Query/Sync message. */
+	if (c->discard_tail) {
+		size_t avail = evbuffer_get_length(in);
+		size_t n = avail < c->pkt_remain ? avail : c->pkt_remain;
+
+		evbuffer_drain(in, n);
+		c->pkt_remain -= (uint32_t)n;
+		if (c->pkt_remain > 0)
+			return false;
+		c->discard_tail = false;
+	}
+	return true;
+}
+
 /* An idle client sent something: Terminate closes, anything else needs a server. */
 static void process_idle(struct client *c)
 {
@@ -684,6 +766,8 @@ static void process_idle(struct client *c)
 	uint8_t hdr[5];
 	enum proto_status st;
 
+	if ((c->refusal != NULL || c->discard_tail) && !discard_refused(c))
+		return;
 	if (evbuffer_get_length(in) < 5)
 		return;
 	evbuffer_copyout(in, hdr, 5);

@@ -75,6 +75,9 @@ struct client {
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
 
 	uint32_t pkt_remain;   /* bytes of the current message still to forward */
+	bool discard_tail;     /* the refused request's last message is still arriving */
+	char *refusal;         /* owned: admission refusal to answer once the refused
+				* request has been read up to its Query or Sync */
 	bool read_held;        /* reads paused for backpressure (server output full) */
 
 	uint64_t connect_us;   /* monotonic */
@@ -83,6 +86,7 @@ struct client {
 	uint64_t state_since_us;
 	uint64_t xact_start_us; /* 0 = not in a transaction */
 	uint64_t query_start_us;
+	uint64_t linked_us;      /* when it got its current server (hold time for fairness) */
 	uint64_t last_activity_us;
 };
 
@@ -98,6 +102,9 @@ void client_set_state(struct client *c, enum client_state next);
 const char *client_state_name(enum client_state s);
 /* Reads and forwards whatever the client has sent (after a link or a state change). */
 void client_process(struct client *c);
+/* Admission control refused the pending request: it is discarded up to its
+ * Query or Sync and answered with an ERROR and ReadyForQuery; the session stays. */
+void client_refuse_request(struct client *c, const char *sqlstate, const char *msg);
 /* Sends the welcome (AuthenticationOk, parameters, key, ReadyForQuery). */
 void client_send_welcome(struct client *c);
 /* Called by auth.c when authentication succeeded. */

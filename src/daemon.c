@@ -18,6 +18,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "server.h"
 #include "sqlstate.h"
@@ -143,7 +144,7 @@ bool daemon_init(struct fairway *fw, struct config *cfg)
 		log_error("cannot start the housekeeping timer");
 		return false;
 	}
-	return listener_open_all(fw);
+	return listener_open_all(fw) && metrics_start(fw);
 }
 
 int daemon_run(struct fairway *fw)
@@ -190,6 +191,7 @@ void daemon_free(struct fairway *fw)
 		free(pu);
 	}
 	listener_close(fw, true);
+	metrics_stop(fw);
 	for (size_t i = 0; i < ARRAY_SIZE(fw->signals); i++)
 		if (fw->signals[i] != NULL)
 			event_free(fw->signals[i]);
@@ -339,7 +341,14 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 		struct list_head *ppos;
 
 		list_for_each(ppos, &db->pools)
-			pool_maybe_launch(list_entry(ppos, struct pool, link));
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			sched_set_limits(&p->waitq, ncfg->fair_key == FAIR_NONE,
+					 (size_t)ncfg->max_waiting_clients,
+					 (size_t)ncfg->max_waiting_per_flow);
+			pool_maybe_launch(p);
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ struct evdns_base;
 struct config;
 struct listener;
 struct cancel_map;
+struct evhttp;
 
 enum shutdown_mode {
 	SHUTDOWN_NONE,
@@ -71,6 +72,7 @@ struct fairway {
 	struct event *signals[7];     /* owned */
 	struct listener *listeners;   /* owned, NULL-terminated list via ->next */
 	struct cancel_map *cancels;   /* owned */
+	struct evhttp *metrics;       /* owned; NULL unless metrics_listen */
 
 	int n_clients;                /* live client connections (max_client_conn) */
 	enum shutdown_mode shutdown;

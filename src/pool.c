@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include <stdio.h>
 #include "util.h"
 
 static const struct user_conf *user_conf_of(const struct pool *pool, const char *name)
@@ -118,7 +119,12 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	list_init(&pool->servers);
 	list_init(&pool->idle_servers);
 	list_init(&pool->login_waiters);
-	sched_init(&pool->waitq);
+	sched_init(&pool->waitq, fw->cfg->fair_key == FAIR_NONE,
+		   (size_t)fw->cfg->max_waiting_clients, (size_t)fw->cfg->max_waiting_per_flow);
+	hist_reset(&pool->wait_total);
+	hist_reset(&pool->wait_period);
+	pool->period_start_us = fw->now_us;
+	pool->created_us = fw->now_us;
 	list_add_tail(&db->pools, &pool->link);
 	return pool;
 }
@@ -128,6 +134,7 @@ void pool_free(struct pool *pool)
 	OPENSSL_cleanse(pool->scram_client_key, sizeof(pool->scram_client_key));
 	/* Servers were closed and reaped before: the pool owns none now. */
 	list_del(&pool->link);
+	sched_free(&pool->waitq);
 	for (size_t i = 0; i < pool->n_welcome; i++) {
 		free(pool->welcome[i].name);
 		free(pool->welcome[i].value);
@@ -243,19 +250,83 @@ static struct server *take_idle(struct pool *pool)
 	return NULL;
 }
 
+const char *pool_fair_key(const struct client *c, char *buf, size_t n)
+{
+	int slot, port;
+
+	switch (c->fw->cfg->fair_key) {
+	case FAIR_APPLICATION_NAME:
+		slot = params_slot(&c->fw->tracked, "application_name");
+		return slot >= 0 && c->params.val[slot] ? c->params.val[slot] : "";
+	case FAIR_CLIENT_ADDR:
+		client_addr_str(c, buf, n, &port);
+		return buf;
+	case FAIR_USER:
+		return c->user;
+	case FAIR_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* [weights] for the key, else the user's fair_weight, else 1. */
+static uint32_t fair_weight_of(const struct client *c, const char *key)
+{
+	const struct config *cfg = c->fw->cfg;
+	const struct user_conf *uc;
+
+	for (size_t i = 0; i < cfg->n_weights; i++)
+		if (strcmp(cfg->weights[i].name, key) == 0)
+			return (uint32_t)cfg->weights[i].weight;
+	uc = config_find_user(cfg, c->user);
+	if (uc != NULL && uc->fair_weight > 0)
+		return (uint32_t)uc->fair_weight;
+	return 1;
+}
+
 void pool_request(struct client *c)
 {
 	struct pool *pool = c->pool;
 	struct server *sv;
+	char buf[64];
+	const char *key = pool_fair_key(c, buf, sizeof(buf));
+	uint32_t weight = fair_weight_of(c, key);
+	enum sched_admit adm;
 
 	c->request_us = c->fw->now_us;
 	c->wait_notified = false;
-	if (!pool_is_paused(pool) && (sv = take_idle(pool)) != NULL) {
+	if (!pool_is_paused(pool) && sched_count(&pool->waitq) == 0 &&
+	    (sv = take_idle(pool)) != NULL) {
+		if (!sched_acquire(&pool->waitq, &c->wait, key, weight, c->fw->now_us)) {
+			pool_server_idle(sv);
+			client_fail(c, "08P01", "out of memory");
+			return;
+		}
 		pool_link(c, sv);
 		return;
 	}
+	adm = sched_enqueue(&pool->waitq, &c->wait, key, weight, c->fw->now_us);
+	if (adm != SCHED_QUEUED) {
+		char msg[256];
+
+		if (adm == SCHED_NO_MEMORY) {
+			client_fail(c, "08P01", "out of memory");
+			return;
+		}
+		snprintf(msg, sizeof(msg),
+			 adm == SCHED_FULL_POOL
+				 ? "too many clients waiting in pool %s/%s (max_waiting_clients)"
+				 : "too many clients waiting in pool %s/%s for flow \"%.64s\" "
+				   "(max_waiting_per_flow)",
+			 pool->db->name, pool->user, key);
+		client_refuse_request(c, "53300", msg);
+		return;
+	}
 	client_set_state(c, CL_WAITING);
-	sched_enqueue(&pool->waitq, &c->wait, c->fw->now_us);
+	if (sched_count(&pool->waitq) > pool->max_queue_period)
+		pool->max_queue_period = sched_count(&pool->waitq);
+	if (sched_count(&pool->waitq) > pool->max_queue_total)
+		pool->max_queue_total = sched_count(&pool->waitq);
 	pool_maybe_launch(pool);
 }
 
@@ -266,13 +337,14 @@ void pool_link(struct client *c, struct server *sv)
 	bool oom = false;
 	char *sql;
 
-	if (c->state == CL_WAITING)
-		sched_remove(&c->pool->waitq, &c->wait);
 	c->server = sv;
 	sv->client = c;
 	client_set_state(c, CL_ACTIVE);
 	server_set_state(sv, SV_ACTIVE);
 	sv->link_us = fw->now_us;
+	c->linked_us = fw->now_us;
+	hist_record(&c->pool->wait_total, fw->now_us - c->request_us);
+	hist_record(&c->pool->wait_period, fw->now_us - c->request_us);
 	db->stats.server_assignment_count++;
 	fw->stats.server_assignment_count++;
 	if (fw->now_us > c->request_us) {
@@ -294,7 +366,7 @@ void pool_link(struct client *c, struct server *sv)
 	client_process(c);
 }
 
-void pool_unlink(struct client *c, bool clean)
+void pool_drop_link(struct client *c)
 {
 	struct server *sv = c->server;
 
@@ -303,8 +375,18 @@ void pool_unlink(struct client *c, bool clean)
 	c->server = NULL;
 	sv->client = NULL;
 	c->pkt_remain = 0;
+	sched_release(&c->pool->waitq, &c->wait, c->fw->now_us - c->linked_us, c->fw->now_us);
 	if (c->state == CL_ACTIVE)
 		client_set_state(c, CL_IDLE);
+}
+
+void pool_unlink(struct client *c, bool clean)
+{
+	struct server *sv = c->server;
+
+	if (sv == NULL)
+		return;
+	pool_drop_link(c);
 	server_client_gone(sv, clean);
 }
 
@@ -331,7 +413,7 @@ void pool_server_idle(struct server *sv)
 		server_close(sv, "server shutting down");
 		return;
 	}
-	if (!pool_is_paused(pool) && (e = sched_pick(&pool->waitq)) != NULL) {
+	if (!pool_is_paused(pool) && (e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
 		struct client *c = container_of(e, struct client, wait);
 
 		pool_link(c, sv);
@@ -340,6 +422,49 @@ void pool_server_idle(struct server *sv)
 	sv->idle_since_us = pool->fw->now_us;
 	if (sv->state != SV_IDLE)
 		server_set_state(sv, SV_IDLE); /* joins pool->idle_servers, most recent first */
+}
+
+void pool_note_busy(struct pool *pool)
+{
+	int size = pool_size_limit(pool);
+	bool busy = size > 0 && pool->sv_count[SV_IDLE] == 0 && pool->n_servers >= size;
+	uint64_t now = pool->fw->now_us;
+
+	if (busy == pool->is_busy)
+		return;
+	if (busy) {
+		pool->busy_since_us = now;
+	} else {
+		uint64_t since = pool->busy_since_us > pool->period_start_us ? pool->busy_since_us
+									      : pool->period_start_us;
+
+		pool->busy_total_us += now - pool->busy_since_us;
+		pool->busy_period_us += now - since;
+	}
+	pool->is_busy = busy;
+}
+
+double pool_saturation_pct(const struct pool *pool, bool period)
+{
+	uint64_t now = pool->fw->now_us, start = period ? pool->period_start_us : pool->created_us;
+	uint64_t busy = period ? pool->busy_period_us : pool->busy_total_us;
+
+	if (pool->is_busy)
+		busy += now - (period && pool->busy_since_us < start ? start : pool->busy_since_us);
+	if (now <= start)
+		return 0;
+	return 100.0 * (double)busy / (double)(now - start);
+}
+
+void pool_period_reset(struct pool *pool)
+{
+	hist_reset(&pool->wait_period);
+	pool->max_queue_period = sched_count(&pool->waitq);
+	pool->busy_period_us = 0;
+	pool->period_start_us = pool->fw->now_us;
+	sched_forget_idle(&pool->waitq, pool->fw->now_us, pool->fw->cfg->stats_period_us > 0
+								     ? (uint64_t)pool->fw->cfg->stats_period_us
+								     : 60 * USEC);
 }
 
 static int db_max_connections(const struct database *db)

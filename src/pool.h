@@ -64,6 +64,16 @@ struct pool {
 	size_t n_welcome;
 	bool has_welcome;
 
+	/* Wait-time statistics (SHOW WAITS / HISTOGRAM / POOLS, /metrics). */
+	struct hist wait_total;      /* since start */
+	struct hist wait_period;     /* since the current stats_period began */
+	size_t max_queue_total, max_queue_period;
+	bool is_busy;                /* every server busy and no more may open */
+	uint64_t busy_since_us;
+	uint64_t busy_total_us, busy_period_us; /* time spent busy */
+	uint64_t period_start_us;
+	uint64_t created_us;
+
 	uint8_t scram_client_key[32]; /* from a client's SCRAM proof: logs in with a SCRAM secret */
 	bool has_scram_key;
 
@@ -89,6 +99,9 @@ void pool_count_server(struct pool *pool, enum server_state s, int delta);
 void pool_request(struct client *c);
 /* Pairs c and sv (both ready); sends parameter sync. */
 void pool_link(struct client *c, struct server *sv);
+/* Unpairs c and its server and ends its hold in the scheduler; the server's
+ * fate is the caller's (server_close uses this directly). */
+void pool_drop_link(struct client *c);
 /* Unpairs them; clean says whether the server may be reused. */
 void pool_unlink(struct client *c, bool clean);
 /* A server became idle (login done, reset done, released). */
@@ -100,6 +113,14 @@ void pool_set_welcome(struct pool *pool, const struct server *sv,
 		      const struct welcome_param *params, size_t n);
 /* A server login failed with msg: fail clients waiting for a welcome. */
 void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg);
+/* Saturation bookkeeping: call when idle or total server counts change. */
+void pool_note_busy(struct pool *pool);
+/* Share (0..100) of the period / since start that every server was busy. */
+double pool_saturation_pct(const struct pool *pool, bool period);
+/* A new stats_period starts: period histograms and maxima restart. */
+void pool_period_reset(struct pool *pool);
+/* The fairness key of a client under the current fair_key setting. */
+const char *pool_fair_key(const struct client *c, char *buf, size_t n);
 /* Age of the oldest waiter in microseconds (0 if none). */
 uint64_t pool_maxwait_us(const struct pool *pool);
 

@@ -72,6 +72,7 @@ void server_set_state(struct server *sv, enum server_state next)
 	sv->state = next;
 	if (next == SV_IDLE)
 		list_add(&sv->pool->idle_servers, &sv->idle_link);
+	pool_note_busy(sv->pool);
 }
 
 void server_log(int level, const struct server *sv, const char *fmt, ...)
@@ -211,10 +212,7 @@ void server_close(struct server *sv, const char *reason)
 			   (fw->now_us - sv->connect_us) / USEC);
 	if (c != NULL) {
 		/* The client loses its server mid-transaction: tell it, then close it. */
-		c->server = NULL;
-		sv->client = NULL;
-		if (c->state == CL_ACTIVE)
-			client_set_state(c, CL_IDLE);
+		pool_drop_link(c);
 		client_fail(c, SQLSTATE_CONNECTION_FAILURE, "server conn crashed?");
 	}
 	if (sv->scram != NULL) {

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,6 +24,7 @@
 
 #define T PG_TYPE_TEXT
 #define I PG_TYPE_INT8
+#define N PG_TYPE_NUMERIC
 
 struct column {
 	const char *name;
@@ -117,7 +119,19 @@ static const struct column pools_cols[] = {
 	{"maxwait_us", I},
 	{"pool_mode", T},
 	{"load_balance_hosts", T},
+	/* Fairway's own, after PgBouncer's. */
+	{"p50_wait_us", I},
+	{"p99_wait_us", I},
+	{"saturation_pct", N},
 };
+
+static const char *pct(struct numbuf *nb, double v)
+{
+	char *b = nb->buf[nb->next++ % 64];
+
+	snprintf(b, 32, "%.1f", v);
+	return b;
+}
 
 static bool show_pools(struct fairway *fw, struct evbuffer *out)
 {
@@ -160,6 +174,9 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 			v[14] = num(&nb, maxwait % USEC);
 			v[15] = config_pool_mode_name(pool_mode_of(p));
 			v[16] = lbh;
+			v[17] = num(&nb, hist_quantile(&p->wait_total, 0.50));
+			v[18] = num(&nb, hist_quantile(&p->wait_total, 0.99));
+			v[19] = pct(&nb, pool_saturation_pct(p, false));
 			result_row(&r, v);
 		}
 	}
@@ -740,6 +757,7 @@ static bool show_help(struct evbuffer *out)
 	static const char detail[] =
 		"\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
 		"\n\tSHOW LISTS|STATE"
+		"\n\tSHOW WAITS|FLOWS|HISTOGRAM [<db> [<user>]]"
 		"\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
 		"\n\tSET key = arg"
 		"\n\tRELOAD"
@@ -754,6 +772,163 @@ static bool show_help(struct evbuffer *out)
 
 	return proto_put_notice_detail(out, "Console usage", detail) &&
 	       proto_put_command_complete(out, "SHOW");
+}
+
+/* --- Fairway's own: SHOW WAITS / FLOWS / HISTOGRAM ----------------------------- */
+
+static const struct column waits_cols[] = {
+	{"database", T},       {"user", T},           {"waits", I},
+	{"p50_us", I},         {"p90_us", I},         {"p99_us", I},
+	{"p999_us", I},        {"max_us", I},         {"total_waits", I},
+	{"total_p50_us", I},   {"total_p90_us", I},   {"total_p99_us", I},
+	{"total_p999_us", I},  {"total_max_us", I},   {"saturation_pct", N},
+	{"total_saturation_pct", N}, {"cl_waiting", I}, {"max_queue", I},
+	{"total_max_queue", I},
+};
+
+static void hist_values(struct numbuf *nb, const struct hist *h, const char **v)
+{
+	v[0] = num(nb, h->total);
+	v[1] = num(nb, hist_quantile(h, 0.50));
+	v[2] = num(nb, hist_quantile(h, 0.90));
+	v[3] = num(nb, hist_quantile(h, 0.99));
+	v[4] = num(nb, hist_quantile(h, 0.999));
+	v[5] = num(nb, h->max_us);
+}
+
+static bool show_waits(struct fairway *fw, struct evbuffer *out)
+{
+	struct list_head *dpos, *ppos;
+	struct numbuf nb;
+	struct result r;
+
+	result_begin(&r, out, waits_cols, ARRAY_SIZE(waits_cols));
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+			const char *v[ARRAY_SIZE(waits_cols)];
+
+			nb.next = 0;
+			v[0] = db->name;
+			v[1] = p->user;
+			hist_values(&nb, &p->wait_period, v + 2);
+			hist_values(&nb, &p->wait_total, v + 8);
+			v[14] = pct(&nb, pool_saturation_pct(p, true));
+			v[15] = pct(&nb, pool_saturation_pct(p, false));
+			v[16] = num(&nb, sched_count(&p->waitq));
+			v[17] = num(&nb, p->max_queue_period);
+			v[18] = num(&nb, p->max_queue_total);
+			result_row(&r, v);
+		}
+	}
+	return result_end(&r);
+}
+
+static const struct column flows_cols[] = {
+	{"database", T},   {"user", T},      {"flow", T},
+	{"weight", I},     {"cl_waiting", I}, {"cl_active", I},
+	{"served", I},     {"server_time_share_pct", N},
+	{"p99_wait_us", I}, {"refused", I},  {"timed_out", I},
+};
+
+static bool show_flows(struct fairway *fw, struct evbuffer *out)
+{
+	struct list_head *dpos, *ppos, *fpos;
+	struct numbuf nb;
+	struct result r;
+
+	result_begin(&r, out, flows_cols, ARRAY_SIZE(flows_cols));
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			list_for_each(fpos, &p->waitq.flows)
+			{
+				struct sched_flow *f = list_entry(fpos, struct sched_flow, link);
+				const char *v[ARRAY_SIZE(flows_cols)];
+				uint64_t total = p->waitq.total_server_time_us;
+
+				nb.next = 0;
+				v[0] = db->name;
+				v[1] = p->user;
+				v[2] = f->key;
+				v[3] = num(&nb, f->weight);
+				v[4] = num(&nb, f->n_waiting);
+				v[5] = num(&nb, f->n_active);
+				v[6] = num(&nb, f->served);
+				v[7] = pct(&nb, total ? 100.0 * (double)f->server_time_us / (double)total
+						      : 0.0);
+				v[8] = num(&nb, hist_quantile(&f->wait_hist, 0.99));
+				v[9] = num(&nb, f->refused);
+				v[10] = num(&nb, f->timed_out);
+				result_row(&r, v);
+			}
+		}
+	}
+	return result_end(&r);
+}
+
+/* SHOW HISTOGRAM [db [user]]: the since-start wait histogram of the matching
+ * pools, merged; one row per non-empty bucket with a bar readable in psql. */
+static bool show_histogram(struct fairway *fw, const char *dbname, const char *user,
+			   struct evbuffer *out)
+{
+	static const struct column cols[] = {
+		{"le_us", I}, {"count", I}, {"share_pct", N}, {"cumulative_pct", N}, {"bar", T}};
+	struct list_head *dpos, *ppos;
+	struct hist *h = calloc(1, sizeof(*h));
+	uint64_t top = 0, cum = 0;
+	struct result r;
+
+	if (h == NULL)
+		return false;
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		if (dbname != NULL && strcmp(db->name, dbname) != 0)
+			continue;
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			if (user == NULL || strcmp(p->user, user) == 0)
+				hist_merge(h, &p->wait_total);
+		}
+	}
+	for (size_t i = 0; i < HIST_BUCKETS; i++)
+		if (h->counts[i] > top)
+			top = h->counts[i];
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	for (size_t i = 0; i < HIST_BUCKETS; i++) {
+		char bar[41];
+		const char *v[5];
+		struct numbuf nb = {.next = 0};
+		size_t len;
+
+		if (h->counts[i] == 0)
+			continue;
+		cum += h->counts[i];
+		len = (size_t)((h->counts[i] * 40 + top - 1) / top);
+		memset(bar, '#', len);
+		bar[len] = '\0';
+		v[0] = num(&nb, hist_bucket_upper(i));
+		v[1] = num(&nb, h->counts[i]);
+		v[2] = pct(&nb, 100.0 * (double)h->counts[i] / (double)h->total);
+		v[3] = pct(&nb, 100.0 * (double)cum / (double)h->total);
+		v[4] = bar;
+		result_row(&r, v);
+	}
+	free(h);
+	return result_end(&r);
 }
 
 bool show_command(struct client *c, const char *what, struct evbuffer *out, bool *oom)
@@ -790,8 +965,17 @@ bool show_command(struct client *c, const char *what, struct evbuffer *out, bool
 		ok = show_config(fw, out);
 	else if (strcasecmp(what, "help") == 0)
 		ok = show_help(out);
+	else if (strcasecmp(what, "waits") == 0)
+		ok = show_waits(fw, out);
+	else if (strcasecmp(what, "flows") == 0)
+		ok = show_flows(fw, out);
 	else
 		return false;
 	*oom = !ok;
 	return true;
+}
+
+bool show_histogram_cmd(struct client *c, const char *db, const char *user, struct evbuffer *out)
+{
+	return show_histogram(c->fw, db, user, out);
 }

@@ -50,6 +50,7 @@ static void check_waiters(struct pool *pool)
 	       fw->now_us - e->enqueue_us >= (uint64_t)timeout) {
 		struct client *c = container_of(e, struct client, wait);
 
+		sched_remove(&pool->waitq, e, true);
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "query_wait_timeout");
 	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
@@ -223,6 +224,12 @@ static void stats_period(struct fairway *fw)
 		a->query_time_us = per_item(t->query_time_us - s->query_time_us, queries);
 		a->wait_time_us = per_item(t->wait_time_us - s->wait_time_us, assigns);
 		db->period_start = db->stats;
+		{
+			struct list_head *ppos;
+
+			list_for_each(ppos, &db->pools)
+				pool_period_reset(list_entry(ppos, struct pool, link));
+		}
 		sum.xact_count += a->xact_count;
 		sum.query_count += a->query_count;
 		sum.bytes_received += a->bytes_received;

@@ -22,6 +22,7 @@ int main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, console_suite());
 	srunner_add_suite(sr, pgbench_suite());
+	srunner_add_suite(sr, fairness_suite());
 	srunner_run_all(sr, getenv("CK_VERBOSITY") != NULL ? CK_ENV : CK_VERBOSE);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -12,5 +12,6 @@ Suite *badinput_suite(void);
 Suite *config_suite(void);
 Suite *console_suite(void);
 Suite *pgbench_suite(void);
+Suite *fairness_suite(void);
 
 #endif

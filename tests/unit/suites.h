@@ -10,6 +10,7 @@ Suite *connstr_suite(void);
 Suite *authfile_suite(void);
 Suite *scram_suite(void);
 Suite *sched_suite(void);
+Suite *histogram_suite(void);
 Suite *params_suite(void);
 
 #endif

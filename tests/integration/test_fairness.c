@@ -1,0 +1,310 @@
+/* Fair scheduling, admission control and wait statistics, seen from outside:
+ * the order in which waiting clients were served is read back from a table
+ * (counts, never latencies), refusals from SQLSTATEs, statistics from SHOW. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define N_NOISY 10
+
+static const char *const fair_main =
+	"pool_mode = transaction\ndefault_pool_size = 1\nquery_wait_timeout = 60\n";
+
+static void order_table_reset(void)
+{
+	PGconn *pg = pg_connect(FW_TESTDB);
+
+	PQclear(exec_ok(pg, "CREATE TABLE IF NOT EXISTS fw_order(seq serial, who text)"));
+	PQclear(exec_ok(pg, "TRUNCATE fw_order"));
+	PQfinish(pg);
+}
+
+/* Position (1-based) at which the quiet client's insert ran. */
+static long long quiet_position(void)
+{
+	return pg_query_ll("SELECT rn FROM (SELECT who, row_number() OVER (ORDER BY seq) AS rn "
+			   "FROM fw_order) t WHERE who = 'quiet'");
+}
+
+/* One blocker holds the only server; N_NOISY clients of one application,
+ * then one of another, queue behind it; the blocker commits. */
+static long long run_scenario(struct fw *fw)
+{
+	PGconn *blocker, *noisy[N_NOISY], *quiet;
+
+	order_table_reset();
+	blocker = fw_connect_ok(fw, FW_AS_SUPER " application_name=blocker");
+	PQclear(exec_ok(blocker, "BEGIN"));
+	PQclear(exec_ok(blocker, "SELECT 1"));
+	for (int i = 0; i < N_NOISY; i++) {
+		noisy[i] = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
+		ck_assert(PQsendQuery(noisy[i], "INSERT INTO fw_order(who) VALUES ('noisy')"));
+		ck_assert_msg(wait_pool_stat(fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", i + 1),
+			      "noisy client %d never waited", i);
+	}
+	quiet = fw_connect_ok(fw, FW_AS_SUPER " application_name=quiet");
+	ck_assert(PQsendQuery(quiet, "INSERT INTO fw_order(who) VALUES ('quiet')"));
+	ck_assert(wait_pool_stat(fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", N_NOISY + 1));
+	PQclear(exec_ok(blocker, "COMMIT"));
+	for (int i = 0; i < N_NOISY; i++) {
+		PQclear(get_result_ok(noisy[i]));
+		PQfinish(noisy[i]);
+	}
+	PQclear(get_result_ok(quiet));
+	PQfinish(quiet);
+	PQfinish(blocker);
+	return quiet_position();
+}
+
+START_TEST(quiet_flow_is_served_before_the_noisy_backlog)
+{
+	struct fw fw;
+	long long pos;
+
+	fw_start(&fw, fair_main, NULL, NULL, NULL);
+	pos = run_scenario(&fw);
+	ck_assert_msg(pos <= 2, "quiet client served at position %lld of %d", pos, N_NOISY + 1);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(fair_key_none_serves_waiters_in_arrival_order)
+{
+	struct fw fw;
+	long long pos;
+
+	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nfair_key = none\n", NULL,
+		 NULL, NULL);
+	pos = run_scenario(&fw);
+	ck_assert_msg(pos == N_NOISY + 1, "FIFO served the quiet client at %lld, expected %d",
+		      pos, N_NOISY + 1);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(show_flows_counts_what_each_flow_was_served)
+{
+	struct fw fw;
+	PGresult *res;
+	int noisy, quiet;
+
+	fw_start(&fw, fair_main, NULL, NULL, NULL);
+	run_scenario(&fw);
+	res = console_show(&fw, "SHOW FLOWS");
+	noisy = res_find_row(res, "flow", "noisy", NULL, NULL);
+	quiet = res_find_row(res, "flow", "quiet", NULL, NULL);
+	ck_assert_msg(noisy >= 0 && quiet >= 0, "SHOW FLOWS lacks the noisy or quiet flow");
+	ck_assert_int_eq(res_ll(res, noisy, "served"), N_NOISY);
+	ck_assert_int_eq(res_ll(res, quiet, "served"), 1);
+	ck_assert_int_eq(res_ll(res, noisy, "cl_waiting"), 0);
+	ck_assert_int_eq(res_ll(res, noisy, "refused"), 0);
+	ck_assert_str_eq(res_str(res, noisy, "database"), FW_TESTDB);
+	PQclear(res);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(max_waiting_per_flow_refuses_with_53300_and_the_client_stays)
+{
+	struct fw fw;
+	PGconn *blocker, *w[2], *extra, *other;
+	PGresult *res;
+	int row;
+
+	fw_start(&fw,
+		 "pool_mode = transaction\ndefault_pool_size = 1\nmax_waiting_per_flow = 2\n",
+		 NULL, NULL, NULL);
+	blocker = fw_connect_ok(&fw, FW_AS_SUPER " application_name=blocker");
+	PQclear(exec_ok(blocker, "BEGIN"));
+	PQclear(exec_ok(blocker, "SELECT 1"));
+	for (int i = 0; i < 2; i++) {
+		w[i] = fw_connect_ok(&fw, FW_AS_SUPER " application_name=noisy");
+		ck_assert(PQsendQuery(w[i], "SELECT 1"));
+		ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", i + 1));
+	}
+	extra = fw_connect_ok(&fw, FW_AS_SUPER " application_name=noisy");
+	expect_query_error(extra, "SELECT 1", "53300", "max_waiting_per_flow");
+	/* Another flow is not affected by the noisy flow's cap. */
+	other = fw_connect_ok(&fw, FW_AS_SUPER " application_name=quiet");
+	ck_assert(PQsendQuery(other, "SELECT 1"));
+	ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 3));
+	PQclear(exec_ok(blocker, "COMMIT"));
+	for (int i = 0; i < 2; i++) {
+		PQclear(get_result_ok(w[i]));
+		PQfinish(w[i]);
+	}
+	PQclear(get_result_ok(other));
+	PQfinish(other);
+	/* The refused client kept its session and can retry. */
+	ck_assert_int_eq(query_ll(extra, "SELECT 42"), 42);
+	res = console_show(&fw, "SHOW FLOWS");
+	row = res_find_row(res, "flow", "noisy", NULL, NULL);
+	ck_assert(row >= 0);
+	ck_assert_int_eq(res_ll(res, row, "refused"), 1);
+	PQclear(res);
+	PQfinish(extra);
+	PQfinish(blocker);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(max_waiting_clients_refuses_extended_protocol_requests_too)
+{
+	struct fw fw;
+	PGconn *blocker, *w, *extra;
+	PGresult *res;
+	const char *params[1] = {"7"};
+
+	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nmax_waiting_clients = 1\n",
+		 NULL, NULL, NULL);
+	blocker = fw_connect_ok(&fw, FW_AS_SUPER);
+	PQclear(exec_ok(blocker, "BEGIN"));
+	PQclear(exec_ok(blocker, "SELECT 1"));
+	w = fw_connect_ok(&fw, FW_AS_SUPER);
+	ck_assert(PQsendQuery(w, "SELECT 1"));
+	ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 1));
+	extra = fw_connect_ok(&fw, FW_AS_SUPER);
+	res = PQexecParams(extra, "SELECT $1::int", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "53300");
+	PQclear(res);
+	PQclear(exec_ok(blocker, "COMMIT"));
+	PQclear(get_result_ok(w));
+	res = PQexecParams(extra, "SELECT $1::int", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "7");
+	PQclear(res);
+	PQfinish(w);
+	PQfinish(extra);
+	PQfinish(blocker);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(show_waits_and_histogram_count_every_assignment)
+{
+	static const char *const waits_cols[] = {
+		"database", "user", "waits", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", NULL};
+	struct fw fw;
+	PGresult *res;
+	long long waits, sum = 0;
+	int row;
+
+	fw_start(&fw, fair_main, NULL, NULL, NULL);
+	run_scenario(&fw);
+	res = console_show(&fw, "SHOW WAITS");
+	assert_columns_start_with(res, "SHOW WAITS", waits_cols);
+	row = res_find_row(res, "database", FW_TESTDB, "user", FW_SUPERUSER);
+	ck_assert(row >= 0);
+	waits = res_ll(res, row, "total_waits");
+	/* blocker's BEGIN, SELECT, COMMIT are one transaction: one assignment;
+	 * then every noisy and the quiet insert. */
+	ck_assert_int_eq(waits, N_NOISY + 2);
+	ck_assert(res_ll(res, row, "total_max_us") >= res_ll(res, row, "total_p99_us"));
+	ck_assert(res_ll(res, row, "total_max_queue") == N_NOISY + 1);
+	PQclear(res);
+	res = console_show(&fw, "SHOW HISTOGRAM " FW_TESTDB " " FW_SUPERUSER);
+	for (int i = 0; i < PQntuples(res); i++) {
+		ck_assert(strchr(res_str(res, i, "bar"), '#') != NULL);
+		sum += res_ll(res, i, "count");
+	}
+	ck_assert_int_eq(sum, waits);
+	PQclear(res);
+	res = console_show(&fw, "SHOW POOLS");
+	row = res_find_row(res, "database", FW_TESTDB, "user", FW_SUPERUSER);
+	ck_assert(row >= 0);
+	ck_assert(res_ll(res, row, "p99_wait_us") > 0);
+	PQclear(res);
+	fw_stop(&fw);
+}
+END_TEST
+
+/* GET /metrics over a plain socket; the body (and headers) into buf. */
+static size_t http_get_metrics(int port, char *buf, size_t size)
+{
+	struct sockaddr_in sin;
+	const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	size_t got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+		      "cannot connect to metrics_listen");
+	ck_assert(send(fd, req, sizeof(req) - 1, 0) == (ssize_t)(sizeof(req) - 1));
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, size - 1 - got, 0);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == size - 1)
+			break;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+START_TEST(metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits)
+{
+	struct fw fw;
+	char extra[256], want[256];
+	char *body = malloc(1 << 20);
+	PGresult *res;
+	long long waits;
+	int port = free_port(), row;
+
+	ck_assert(body != NULL);
+	snprintf(extra, sizeof(extra), "%smetrics_listen = 127.0.0.1:%d\n", fair_main, port);
+	fw_start(&fw, extra, NULL, NULL, NULL);
+	run_scenario(&fw);
+	res = console_show(&fw, "SHOW WAITS");
+	row = res_find_row(res, "database", FW_TESTDB, "user", FW_SUPERUSER);
+	ck_assert(row >= 0);
+	waits = res_ll(res, row, "total_waits");
+	PQclear(res);
+	http_get_metrics(port, body, 1 << 20);
+	ck_assert_msg(strstr(body, "200 OK") != NULL, "no 200 from /metrics: %.200s", body);
+	snprintf(want, sizeof(want),
+		 "fairway_pool_wait_seconds_count{database=\"%s\",user=\"%s\"} %lld\n",
+		 FW_TESTDB, FW_SUPERUSER, waits);
+	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
+	snprintf(want, sizeof(want),
+		 "fairway_pool_wait_seconds_bucket{database=\"%s\",user=\"%s\",le=\"+Inf\"} %lld\n",
+		 FW_TESTDB, FW_SUPERUSER, waits);
+	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
+	ck_assert(strstr(body, "fairway_flow_served_total{database=\"testdb\",user=\"fwsuper\","
+			       "flow=\"noisy\"} 10\n") != NULL);
+	ck_assert(strstr(body, "# TYPE fairway_pool_wait_seconds histogram") != NULL);
+	free(body);
+	fw_stop(&fw);
+}
+END_TEST
+
+Suite *fairness_suite(void)
+{
+	Suite *s = suite_create("fairness");
+	TCase *tc = tcase_create("fairness");
+
+	tcase_set_timeout(tc, FW_TEST_TIMEOUT);
+	tcase_add_test(tc, quiet_flow_is_served_before_the_noisy_backlog);
+	tcase_add_test(tc, fair_key_none_serves_waiters_in_arrival_order);
+	tcase_add_test(tc, show_flows_counts_what_each_flow_was_served);
+	tcase_add_test(tc, max_waiting_per_flow_refuses_with_53300_and_the_client_stays);
+	tcase_add_test(tc, max_waiting_clients_refuses_extended_protocol_requests_too);
+	tcase_add_test(tc, show_waits_and_histogram_count_every_assignment);
+	tcase_add_test(tc, metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits);
+	suite_add_tcase(s, tc);
+	return s;
+}
