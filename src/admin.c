@@ -24,6 +24,8 @@
 
 #define ADMIN_MAX_QUERY 8192
 
+enum admin_wait { ADMIN_WAIT_NONE, ADMIN_WAIT_PAUSE, ADMIN_WAIT_CLOSE };
+
 void admin_welcome(struct client *c)
 {
 	static const char *const params[][2] = {
@@ -183,19 +185,64 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		return command_ok(out, "RELOAD");
 	}
 	if ((strcasecmp(w[0], "PAUSE") == 0 || strcasecmp(w[0], "RESUME") == 0 ||
-	     strcasecmp(w[0], "RECONNECT") == 0) &&
+	     strcasecmp(w[0], "RECONNECT") == 0 || strcasecmp(w[0], "WAIT_CLOSE") == 0) &&
 	    n <= 2) {
 		if (n == 2 && (db = named_db(c, w[1], out, &ok)) == NULL)
 			return ok;
-		if (strcasecmp(w[0], "PAUSE") == 0)
-			daemon_pause(fw, db);
-		else if (strcasecmp(w[0], "RESUME") == 0)
+		if (strcasecmp(w[0], "RESUME") == 0) {
+			if (!fw->paused && !fw->suspended && (db == NULL || !db->paused))
+				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
+						  "pooler is not paused/suspended");
 			daemon_resume(fw, db);
-		else
+			return command_ok(out, "RESUME");
+		}
+		if (strcasecmp(w[0], "RECONNECT") == 0) {
 			daemon_reconnect(fw, db);
-		for (char *p = w[0]; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
-		return command_ok(out, w[0]);
+			return command_ok(out, "RECONNECT");
+		}
+		if (strcasecmp(w[0], "PAUSE") == 0) {
+			if (db == NULL ? fw->paused : db->paused)
+				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
+						  "already paused");
+			daemon_pause(fw, db);
+		}
+		/* PAUSE and WAIT_CLOSE answer once their servers are done (admin_check_waits). */
+		c->admin_wait = strcasecmp(w[0], "PAUSE") == 0 ? ADMIN_WAIT_PAUSE : ADMIN_WAIT_CLOSE;
+		free(c->admin_wait_db);
+		c->admin_wait_db = db != NULL ? strdup(db->name) : NULL;
+		return true;
+	}
+	if (strcasecmp(w[0], "SUSPEND") == 0 && n == 1) {
+		if (fw->suspended)
+			return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, "already suspended");
+		daemon_suspend(fw);
+		return command_ok(out, "SUSPEND");
+	}
+	if (strcasecmp(w[0], "KILL") == 0 && n == 1) {
+		struct list_head *pos, *next;
+
+		list_for_each_safe(pos, next, &fw->databases)
+			daemon_kill_db(list_entry(pos, struct database, link),
+				       "database killed by admin");
+		return command_ok(out, "KILL");
+	}
+	if (strcasecmp(w[0], "KILL_CLIENT") == 0 && n == 2) {
+		char *end;
+		unsigned long long id = strtoull(w[1], &end, 10);
+		struct list_head *pos;
+
+		if (*end != '\0' || end == w[1])
+			return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: KILL_CLIENT id");
+		list_for_each(pos, &fw->clients)
+		{
+			struct client *k = list_entry(pos, struct client, link);
+
+			if (k->id != id || k == c)
+				continue;
+			client_fail(k, SQLSTATE_ADMIN_SHUTDOWN, "client killed by admin (KILL_CLIENT)");
+			return command_ok(out, "KILL_CLIENT");
+		}
+		return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, "client not found");
 	}
 	if ((strcasecmp(w[0], "DISABLE") == 0 || strcasecmp(w[0], "ENABLE") == 0 ||
 	     strcasecmp(w[0], "KILL") == 0) &&
@@ -231,11 +278,48 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 	return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, buf);
 }
 
+/* Whether a waiting PAUSE / WAIT_CLOSE may answer now. */
+static bool wait_done(struct client *c)
+{
+	struct database *db = NULL;
+
+	if (c->admin_wait_db != NULL && (db = db_lookup(c->fw, c->admin_wait_db, false)) == NULL)
+		return true; /* the database is gone: nothing left to wait for */
+	return daemon_busy_servers(c->fw, db, c->admin_wait == ADMIN_WAIT_CLOSE) == 0;
+}
+
+void admin_check_waits(struct fairway *fw)
+{
+	struct list_head *pos, *next;
+
+	list_for_each_safe(pos, next, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+		struct evbuffer *out;
+
+		if (!c->is_console || c->admin_wait == ADMIN_WAIT_NONE || c->state != CL_IDLE ||
+		    !wait_done(c))
+			continue;
+		out = bufferevent_get_output(c->bev);
+		if (!proto_put_command_complete(out, c->admin_wait == ADMIN_WAIT_PAUSE
+							     ? "PAUSE"
+							     : "WAIT_CLOSE") ||
+		    !proto_put_rfq(out, 'I')) {
+			client_close(c, "out of memory");
+			continue;
+		}
+		c->admin_wait = ADMIN_WAIT_NONE;
+		free(c->admin_wait_db);
+		c->admin_wait_db = NULL;
+		admin_process(c);
+	}
+}
+
 void admin_process(struct client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	while (c->state == CL_IDLE) {
+	while (c->state == CL_IDLE && c->admin_wait == ADMIN_WAIT_NONE) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 		uint8_t hdr[5];
 		struct pg_msg_hdr h;
@@ -274,11 +358,16 @@ void admin_process(struct client *c)
 		q[h.body_len] = '\0';
 		if (log_enabled(LOG_LVL_DEBUG))
 			client_log(LOG_LVL_DEBUG, c, "console: %.200s", q);
-		c->fw->stats.query_count++;
+		c->fw->console_stats.query_count++;
+		c->fw->console_stats.xact_count++;
 		ok = admin_command(c, q, out);
 		free(q);
 		if (c->state != CL_IDLE)
 			return; /* SHUTDOWN may have closed everything */
+		if (ok && c->admin_wait != ADMIN_WAIT_NONE) {
+			admin_check_waits(c->fw); /* it may be done already */
+			return;
+		}
 		if (!ok || !proto_put_rfq(out, 'I')) {
 			client_close(c, "out of memory");
 			return;

@@ -222,6 +222,7 @@ void client_free(struct client *c)
 	free(c->dbname);
 	free(c->cleartext_password);
 	free(c->refusal);
+	free(c->admin_wait_db);
 	free(c);
 }
 
@@ -823,8 +824,11 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 
-	(void)bev;
 	fw_update_now(c->fw);
+	if (c->fw->suspended && !c->is_console) {
+		bufferevent_disable(bev, EV_READ); /* SUSPEND: resumed by RESUME */
+		return;
+	}
 	client_process(c);
 }
 

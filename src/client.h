@@ -60,6 +60,8 @@ struct client {
 	bool is_unix;
 	bool is_admin;      /* console: admin rights */
 	bool is_console;    /* connected to the console database */
+	int admin_wait;     /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
+	char *admin_wait_db; /* owned: its database, NULL = all */
 	bool counted_in_db; /* counted in db->n_clients / user->n_clients */
 	bool close_logged;  /* client_fail already logged why it closes */
 	bool wait_notified; /* query_wait_notify NOTICE sent for the current wait */

@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -397,16 +398,101 @@ static void resume_pool(struct pool *pool)
 
 void daemon_pause(struct fairway *fw, struct database *db)
 {
+	struct list_head *dpos, *ppos, *spos, *snext;
+
 	if (db != NULL)
 		db->paused = true;
 	else
 		fw->paused = true;
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *d = list_entry(dpos, struct database, link);
+
+		if (db != NULL && d != db)
+			continue;
+		list_for_each(ppos, &d->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			list_for_each_safe(spos, snext, &p->servers)
+			{
+				struct server *sv = list_entry(spos, struct server, link);
+
+				if (sv->state == SV_IDLE)
+					server_close(sv, "pause");
+			}
+		}
+	}
+}
+
+int daemon_busy_servers(struct fairway *fw, struct database *db, bool closing_only)
+{
+	struct list_head *dpos, *ppos, *spos;
+	int n = 0;
+
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *d = list_entry(dpos, struct database, link);
+
+		if (db != NULL && d != db)
+			continue;
+		list_for_each(ppos, &d->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			list_for_each(spos, &p->servers)
+			{
+				const struct server *sv = list_entry(spos, struct server, link);
+
+				if (closing_only ? sv->close_needed : sv->state != SV_IDLE)
+					n++;
+			}
+		}
+	}
+	return n;
+}
+
+void daemon_suspend(struct fairway *fw)
+{
+	struct list_head *pos;
+
+	fw->suspended = true;
+	listener_pause(fw, true);
+	list_for_each(pos, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+
+		if (!c->is_console && c->bev != NULL)
+			bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+static void unsuspend(struct fairway *fw)
+{
+	struct list_head *pos, *next;
+
+	fw->suspended = false;
+	listener_pause(fw, false);
+	list_for_each_safe(pos, next, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+
+		if (c->is_console || c->bev == NULL)
+			continue;
+		if (c->state == CL_IDLE || c->state == CL_ACTIVE || c->state == CL_STARTUP ||
+		    c->state == CL_AUTH) {
+			bufferevent_enable(c->bev, EV_READ);
+			client_process(c);
+		}
+	}
 }
 
 void daemon_resume(struct fairway *fw, struct database *db)
 {
 	struct list_head *dpos, *ppos;
 
+	if (db == NULL && fw->suspended)
+		unsuspend(fw);
 	if (db != NULL)
 		db->paused = false;
 	else

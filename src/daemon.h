@@ -25,6 +25,10 @@ void daemon_shutdown(struct fairway *fw, enum shutdown_mode mode);
 /* PAUSE / RESUME of one database (db) or all (NULL). */
 void daemon_pause(struct fairway *fw, struct database *db);
 void daemon_resume(struct fairway *fw, struct database *db);
+/* Servers not yet idle (or, closing_only, still marked to close) of db or all. */
+int daemon_busy_servers(struct fairway *fw, struct database *db, bool closing_only);
+/* SUSPEND: stop reading from clients and accepting new ones until RESUME. */
+void daemon_suspend(struct fairway *fw);
 /* KILL: closes a database's clients and servers. */
 void daemon_kill_db(struct database *db, const char *reason);
 /* Closes every server of db (or all when NULL) once it is idle. */

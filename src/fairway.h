@@ -78,9 +78,11 @@ struct fairway {
 	enum shutdown_mode shutdown;
 	int shutdown_signals;         /* count of SIGINT/SIGTERM received */
 	bool paused;                  /* PAUSE / SIGUSR1 */
+	bool suspended;               /* SUSPEND: no reads, no accepts, until RESUME */
 	int exit_code;
 
 	struct fw_stats stats;        /* all databases, for SHOW TOTALS */
+	struct fw_stats console_stats; /* the console's own logins and commands ("pgbouncer" row) */
 	uint64_t last_stats_us;       /* start of the current stats_period */
 };
 

@@ -214,3 +214,13 @@ void listener_close(struct fairway *fw, bool include_unix)
 		free(l);
 	}
 }
+
+void listener_pause(struct fairway *fw, bool pause)
+{
+	for (struct listener *l = fw->listeners; l != NULL; l = l->next) {
+		if (pause)
+			evconnlistener_disable(l->evl);
+		else
+			evconnlistener_enable(l->evl);
+	}
+}

@@ -211,7 +211,7 @@ uint64_t pool_maxwait_us(const struct pool *pool)
 	return pool->fw->now_us - e->enqueue_us;
 }
 
-static bool pool_is_paused(const struct pool *pool)
+bool pool_is_paused(const struct pool *pool)
 {
 	return pool->fw->paused || pool->db->paused;
 }
@@ -413,7 +413,12 @@ void pool_server_idle(struct server *sv)
 		server_close(sv, "server shutting down");
 		return;
 	}
-	if (!pool_is_paused(pool) && (e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
+	if (pool_is_paused(pool) || pool->fw->suspended) {
+		/* PAUSE disconnects from the servers once their work is done. */
+		server_close(sv, "pause");
+		return;
+	}
+	if ((e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
 		struct client *c = container_of(e, struct client, wait);
 
 		pool_link(c, sv);

@@ -88,6 +88,7 @@ struct pool *pool_get(struct database *db, const char *client_user);
 void pool_free(struct pool *pool);
 
 int pool_size_limit(const struct pool *pool);       /* 0 = unlimited */
+bool pool_is_paused(const struct pool *pool);
 int pool_reserve_limit(const struct pool *pool);
 enum pool_mode pool_mode_of(const struct pool *pool);
 int64_t pool_query_wait_timeout_us(const struct pool *pool);

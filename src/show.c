@@ -469,6 +469,21 @@ static bool show_stats(struct fairway *fw, struct evbuffer *out, enum stats_kind
 		}
 		result_row(&r, v);
 	}
+	{
+		/* The console, as PgBouncer's "pgbouncer" row: its commands count. */
+		const char *v[ARRAY_SIZE(stats_cols)];
+		static const struct fw_stats zero;
+
+		nb.next = 0;
+		v[0] = "pgbouncer";
+		if (kind == STATS_BOTH) {
+			stats_values(&nb, &fw->console_stats, v + 1);
+			stats_values(&nb, &zero, v + 12);
+		} else {
+			stats_values(&nb, kind == STATS_TOTALS ? &fw->console_stats : &zero, v + 1);
+		}
+		result_row(&r, v);
+	}
 	return result_end(&r);
 }
 
@@ -501,10 +516,14 @@ static bool show_totals(struct fairway *fw, struct evbuffer *out)
 		avg.query_time_us += db->period_avg.query_time_us;
 		avg.wait_time_us += db->period_avg.wait_time_us;
 	}
+	struct fw_stats total = fw->stats;
+
+	total.xact_count += fw->console_stats.xact_count;
+	total.query_count += fw->console_stats.query_count;
 	result_begin(&r, out, cols, ARRAY_SIZE(cols));
 	for (int pass = 0; pass < 2; pass++) {
 		nb.next = 0;
-		stats_values(&nb, pass == 0 ? &fw->stats : &avg, vals);
+		stats_values(&nb, pass == 0 ? &total : &avg, vals);
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			const char *v[2];
 
@@ -704,9 +723,9 @@ static bool show_state(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {{"key", T}, {"value", T}};
 	const char *rows[][2] = {
-		{"active", fw->paused ? "no" : "yes"},
+		{"active", fw->paused || fw->suspended ? "no" : "yes"},
 		{"paused", fw->paused ? "yes" : "no"},
-		{"suspended", "no"},
+		{"suspended", fw->suspended ? "yes" : "no"},
 	};
 	struct result r;
 
@@ -756,7 +775,9 @@ static bool show_help(struct evbuffer *out)
 {
 	static const char detail[] =
 		"\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
-		"\n\tSHOW LISTS|STATE"
+		"\n\tSHOW PEERS|PEER_POOLS"
+		"\n\tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|STATE"
+		"\n\tSHOW DNS_HOSTS|DNS_ZONES"
 		"\n\tSHOW WAITS|FLOWS|HISTOGRAM [<db> [<user>]]"
 		"\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
 		"\n\tSET key = arg"
@@ -766,12 +787,174 @@ static bool show_help(struct evbuffer *out)
 		"\n\tDISABLE <db>"
 		"\n\tENABLE <db>"
 		"\n\tRECONNECT [<db>]"
-		"\n\tKILL <db>"
+		"\n\tKILL [<db>]"
+		"\n\tKILL_CLIENT <id>"
+		"\n\tSUSPEND"
 		"\n\tSHUTDOWN"
-		"\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS";
+		"\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS"
+		"\n\tWAIT_CLOSE [<db>]";
 
 	return proto_put_notice_detail(out, "Console usage", detail) &&
 	       proto_put_command_complete(out, "SHOW");
+}
+
+/* --- SHOW MEM / FDS / SOCKETS / DNS_* / PEERS ------------------------------------ */
+
+static bool show_mem(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {
+		{"name", T}, {"size", I}, {"used", I}, {"free", I}, {"memtotal", I}};
+	struct list_head *dpos, *ppos;
+	uint64_t n_db = 0, n_pool = 0, n_user = 0, n_client = 0, n_server = 0, n_flow = 0;
+	struct numbuf nb = {.next = 0};
+	struct result r;
+
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		n_db++;
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			n_pool++;
+			n_server += (uint64_t)p->n_servers;
+			n_flow += p->waitq.n_flows;
+		}
+	}
+	list_for_each(dpos, &fw->users)
+		n_user++;
+	list_for_each(dpos, &fw->clients)
+		n_client++;
+	const struct {
+		const char *name;
+		uint64_t size, used;
+	} rows[] = {
+		{"user_cache", sizeof(struct pool_user), n_user},
+		{"db_cache", sizeof(struct database), n_db},
+		{"pool_cache", sizeof(struct pool), n_pool},
+		{"server_cache", sizeof(struct server), n_server},
+		{"client_cache", sizeof(struct client), n_client},
+		{"flow_cache", sizeof(struct sched_flow), n_flow},
+	};
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		const char *v[5];
+
+		nb.next = 0;
+		v[0] = rows[i].name;
+		v[1] = num(&nb, rows[i].size);
+		v[2] = num(&nb, rows[i].used);
+		v[3] = num(&nb, 0);
+		v[4] = num(&nb, rows[i].size * rows[i].used);
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+/* SHOW FDS exists for online restart; secrets are never shown (NULL). */
+static bool show_fds(struct fairway *fw, struct evbuffer *out)
+{
+	static const struct column cols[] = {
+		{"fd", I},          {"task", T},           {"user", T},
+		{"database", T},    {"addr", T},           {"port", I},
+		{"cancel", I},      {"link", I},           {"client_encoding", T},
+		{"std_strings", T}, {"datestyle", T},      {"timezone", T},
+		{"password", T},    {"scram_client_key", T}, {"scram_server_key", T},
+	};
+	struct list_head *pos;
+	struct result r;
+
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	list_for_each(pos, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+		const char *v[ARRAY_SIZE(cols)] = {NULL};
+		struct numbuf nb = {.next = 0};
+		char addr[64];
+		int port;
+
+		if (c->bev == NULL)
+			continue;
+		client_addr_str(c, addr, sizeof(addr), &port);
+		v[0] = snum(&nb, bufferevent_getfd(c->bev));
+		v[1] = "client";
+		v[2] = c->user;
+		v[3] = c->dbname;
+		v[4] = addr;
+		v[5] = snum(&nb, port);
+		v[6] = num(&nb, ((uint64_t)c->cancel_pid << 32) | c->cancel_key);
+		v[7] = num(&nb, c->server != NULL ? (uint64_t)bufferevent_getfd(c->server->bev) : 0);
+		result_row(&r, v);
+	}
+	return result_end(&r);
+}
+
+static bool show_empty(struct evbuffer *out, const struct column *cols, size_t n)
+{
+	struct result r;
+
+	result_begin(&r, out, cols, n);
+	return result_end(&r);
+}
+
+static bool show_sockets(struct fairway *fw, struct evbuffer *out, bool active_only)
+{
+	static const char *const extra[] = {"recv_pos",    "pkt_pos",   "pkt_remain", "send_pos",
+					    "send_remain", "pkt_avail", "send_avail"};
+	struct column cols[ARRAY_SIZE(sockets_cols) + ARRAY_SIZE(extra)];
+	struct list_head *pos;
+	struct result r;
+
+	memcpy(cols, sockets_cols, sizeof(sockets_cols));
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+		cols[ARRAY_SIZE(sockets_cols) + i].name = extra[i];
+		cols[ARRAY_SIZE(sockets_cols) + i].type = I;
+	}
+	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	list_for_each(pos, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+		const char *v[ARRAY_SIZE(cols)] = {NULL};
+		struct numbuf nb = {.next = 0};
+		char addr[64], ptr[32];
+		size_t in, outq;
+		int port;
+
+		if (c->bev == NULL)
+			continue;
+		in = evbuffer_get_length(bufferevent_get_input(c->bev));
+		outq = evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (active_only && in == 0 && outq == 0 && c->state != CL_ACTIVE)
+			continue;
+		client_addr_str(c, addr, sizeof(addr), &port);
+		snprintf(ptr, sizeof(ptr), "C-%" PRIu64, c->id);
+		v[0] = "C";
+		v[1] = c->user;
+		v[2] = c->dbname;
+		v[3] = "no";
+		v[4] = client_show_state(c);
+		v[5] = addr;
+		v[6] = snum(&nb, port);
+		v[9] = timestr(&nb, c->connect_wall_us);
+		v[11] = num(&nb, 0);
+		v[12] = num(&nb, 0);
+		v[13] = num(&nb, 0);
+		v[14] = ptr;
+		v[16] = num(&nb, 0);
+		v[19] = num(&nb, 0);
+		v[20] = num(&nb, c->id);
+		v[21] = num(&nb, 0);
+		v[22] = num(&nb, 0);
+		v[23] = num(&nb, c->pkt_remain);
+		v[24] = num(&nb, 0);
+		v[25] = num(&nb, outq);
+		v[26] = num(&nb, in);
+		v[27] = num(&nb, outq);
+		result_row(&r, v);
+	}
+	return result_end(&r);
 }
 
 /* --- Fairway's own: SHOW WAITS / FLOWS / HISTOGRAM ----------------------------- */
@@ -965,7 +1148,32 @@ bool show_command(struct client *c, const char *what, struct evbuffer *out, bool
 		ok = show_config(fw, out);
 	else if (strcasecmp(what, "help") == 0)
 		ok = show_help(out);
-	else if (strcasecmp(what, "waits") == 0)
+	else if (strcasecmp(what, "mem") == 0)
+		ok = show_mem(fw, out);
+	else if (strcasecmp(what, "fds") == 0)
+		ok = show_fds(fw, out);
+	else if (strcasecmp(what, "sockets") == 0)
+		ok = show_sockets(fw, out, false);
+	else if (strcasecmp(what, "active_sockets") == 0)
+		ok = show_sockets(fw, out, true);
+	else if (strcasecmp(what, "dns_hosts") == 0) {
+		static const struct column c3[] = {{"hostname", T}, {"ttl", I}, {"addrs", T}};
+		ok = show_empty(out, c3, ARRAY_SIZE(c3));
+	} else if (strcasecmp(what, "dns_zones") == 0) {
+		static const struct column c3[] = {{"zonename", T}, {"serial", I}, {"count", I}};
+		ok = show_empty(out, c3, ARRAY_SIZE(c3));
+	} else if (strcasecmp(what, "peers") == 0) {
+		static const struct column c4[] = {
+			{"peer_id", I}, {"host", T}, {"port", I}, {"pool_size", I}};
+		ok = show_empty(out, c4, ARRAY_SIZE(c4));
+	} else if (strcasecmp(what, "peer_pools") == 0) {
+		static const struct column c5[] = {{"peer_id", I},
+						   {"cl_active_cancel_req", I},
+						   {"cl_waiting_cancel_req", I},
+						   {"sv_active_cancel", I},
+						   {"sv_login", I}};
+		ok = show_empty(out, c5, ARRAY_SIZE(c5));
+	} else if (strcasecmp(what, "waits") == 0)
 		ok = show_waits(fw, out);
 	else if (strcasecmp(what, "flows") == 0)
 		ok = show_flows(fw, out);

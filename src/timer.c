@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "admin.h"
 #include "client.h"
 #include "config.h"
 #include "daemon.h"
@@ -316,5 +317,6 @@ void timer_tick(struct fairway *fw)
 	if (fw->cfg->stats_period_us > 0 &&
 	    fw->now_us - fw->last_stats_us >= (uint64_t)fw->cfg->stats_period_us)
 		stats_period(fw);
+	admin_check_waits(fw);
 	check_shutdown(fw);
 }
