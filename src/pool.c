@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include "util.h"
 
+static bool give_slot_to_other_pool(struct server *sv);
+
 static const struct user_conf *user_conf_of(const struct pool *pool, const char *name)
 {
 	return config_find_user(pool->fw->cfg, name);
@@ -418,6 +420,8 @@ void pool_server_idle(struct server *sv)
 		server_close(sv, "pause");
 		return;
 	}
+	if (give_slot_to_other_pool(sv))
+		return;
 	if ((e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
 		struct client *c = container_of(e, struct client, wait);
 
@@ -489,12 +493,78 @@ static int user_max_connections(const struct pool *pool)
 }
 
 /* May one more server be opened for pool?  Logs when the reserve is used. */
+/* Server time a pool has received relative to its user's fair_weight: the
+ * virtual time of pools competing for max_db_connections. */
+static uint64_t pool_vtime(const struct pool *pool)
+{
+	const struct user_conf *uc = user_conf_of(pool, pool->user);
+	uint64_t w = uc != NULL && uc->fair_weight > 0 ? (uint64_t)uc->fair_weight : 1;
+
+	return pool->waitq.total_server_time_us / w;
+}
+
+/* Another pool of the same database that waits for a server and has
+ * received the least server time; NULL if none waits. */
+static struct pool *neediest_other_pool(const struct pool *pool)
+{
+	struct pool *best = NULL;
+	struct list_head *pos;
+
+	list_for_each(pos, &pool->db->pools)
+	{
+		struct pool *p = list_entry(pos, struct pool, link);
+
+		if (p == pool || sched_count(&p->waitq) == 0 || pool_is_paused(p))
+			continue;
+		if (best == NULL || pool_vtime(p) < pool_vtime(best))
+			best = p;
+	}
+	return best;
+}
+
+/* max_db_connections binds: a released server of pool goes to the pool of
+ * the database that has had the least server time, as a new connection (the
+ * server belongs to its user).  true if sv was closed for that. */
+static bool give_slot_to_other_pool(struct server *sv)
+{
+	struct pool *pool = sv->pool, *other;
+	int max_db = db_max_connections(pool->db);
+
+	if (max_db <= 0 || pool->db->n_servers < max_db)
+		return false;
+	other = neediest_other_pool(pool);
+	if (other == NULL ||
+	    (sched_count(&pool->waitq) > 0 && pool_vtime(other) >= pool_vtime(pool)))
+		return false;
+	server_close(sv, "evicted");
+	pool_maybe_launch(other);
+	return true;
+}
+
+/* At max_db_connections with nobody else needing them, an idle server of
+ * another pool of the database makes room for this one. */
+static bool evict_idle_for(struct pool *pool)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &pool->db->pools)
+	{
+		struct pool *p = list_entry(pos, struct pool, link);
+
+		if (p == pool || list_empty(&p->idle_servers))
+			continue;
+		server_close(list_entry(p->idle_servers.prev, struct server, idle_link), "evicted");
+		return true;
+	}
+	return false;
+}
+
 static bool may_open_server(struct pool *pool)
 {
 	int size = pool_size_limit(pool), max_db = db_max_connections(pool->db),
 	    max_user = user_max_connections(pool);
 
-	if (max_db > 0 && pool->db->n_servers >= max_db)
+	if (max_db > 0 && pool->db->n_servers >= max_db && !evict_idle_for(pool))
 		return false;
 	if (max_user > 0 && pool->puser->n_servers >= max_user)
 		return false;

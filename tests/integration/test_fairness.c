@@ -226,6 +226,44 @@ START_TEST(show_waits_and_histogram_count_every_assignment)
 }
 END_TEST
 
+START_TEST(max_db_connections_gives_a_freed_slot_to_the_least_served_user)
+{
+	struct fw fw;
+	PGconn *blocker, *supers[3], *other, *pg;
+
+	fw_start(&fw, "pool_mode = transaction\nmax_db_connections = 1\n", NULL, NULL, NULL);
+	order_table_reset();
+	pg = pg_connect(FW_TESTDB);
+	PQclear(exec_ok(pg, "GRANT ALL ON fw_order TO " FW_TRUSTUSER));
+	PQclear(exec_ok(pg, "GRANT USAGE ON SEQUENCE fw_order_seq_seq TO " FW_TRUSTUSER));
+	PQfinish(pg);
+	/* Both pools log in first (a pool's first login needs a server); the
+	 * blocker then takes the database's only slot, evicting the idle one. */
+	other = fw_connect_ok(&fw, "dbname=" FW_TESTDB " user=" FW_TRUSTUSER " password=" FW_TRUST_PW);
+	ck_assert_int_eq(query_ll(other, "SELECT 1"), 1);
+	blocker = fw_connect_ok(&fw, FW_AS_SUPER);
+	PQclear(exec_ok(blocker, "BEGIN"));
+	PQclear(exec_ok(blocker, "SELECT 1"));
+	for (int i = 0; i < 3; i++) {
+		supers[i] = fw_connect_ok(&fw, FW_AS_SUPER);
+		ck_assert(PQsendQuery(supers[i], "INSERT INTO fw_order(who) VALUES ('super')"));
+		ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", i + 1));
+	}
+	ck_assert(PQsendQuery(other, "INSERT INTO fw_order(who) VALUES ('quiet')"));
+	ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_TRUSTUSER, "cl_waiting", 1));
+	PQclear(exec_ok(blocker, "COMMIT"));
+	for (int i = 0; i < 3; i++) {
+		PQclear(get_result_ok(supers[i]));
+		PQfinish(supers[i]);
+	}
+	PQclear(get_result_ok(other));
+	PQfinish(other);
+	PQfinish(blocker);
+	ck_assert_int_eq(quiet_position(), 1);
+	fw_stop(&fw);
+}
+END_TEST
+
 /* GET /metrics over a plain socket; the body (and headers) into buf. */
 static size_t http_get_metrics(int port, char *buf, size_t size)
 {
@@ -305,6 +343,7 @@ Suite *fairness_suite(void)
 	tcase_add_test(tc, max_waiting_clients_refuses_extended_protocol_requests_too);
 	tcase_add_test(tc, show_waits_and_histogram_count_every_assignment);
 	tcase_add_test(tc, metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits);
+	tcase_add_test(tc, max_db_connections_gives_a_freed_slot_to_the_least_served_user);
 	suite_add_tcase(s, tc);
 	return s;
 }
