@@ -5,7 +5,7 @@
 
 #include <ctype.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,7 @@ void admin_welcome(struct client *c)
 		{"is_superuser", "off"},
 		{"application_name", ""},
 	};
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = io_output(c->io);
 	bool ok = true;
 
 	for (size_t i = 0; ok && i < ARRAY_SIZE(params); i++)
@@ -300,7 +300,7 @@ void admin_check_waits(struct fairway *fw)
 		if (!c->is_console || c->admin_wait == ADMIN_WAIT_NONE || c->state != CL_IDLE ||
 		    !wait_done(c))
 			continue;
-		out = bufferevent_get_output(c->bev);
+		out = io_output(c->io);
 		if (!proto_put_command_complete(out, c->admin_wait == ADMIN_WAIT_PAUSE
 							     ? "PAUSE"
 							     : "WAIT_CLOSE") ||
@@ -317,10 +317,10 @@ void admin_check_waits(struct fairway *fw)
 
 void admin_process(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 
 	while (c->state == CL_IDLE && c->admin_wait == ADMIN_WAIT_NONE) {
-		struct evbuffer *out = bufferevent_get_output(c->bev);
+		struct evbuffer *out = io_output(c->io);
 		uint8_t hdr[5];
 		struct pg_msg_hdr h;
 		enum proto_status st;

@@ -5,7 +5,7 @@
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,7 +41,7 @@ static bool peer_is_daemon_uid(const struct client *c)
 
 	if (!c->is_unix)
 		return false;
-	if (getsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+	if (getsockopt(io_fd(c->io), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return false;
 	return cred.uid == getuid();
 }
@@ -68,7 +68,7 @@ static void auth_fail_password(struct client *c)
 
 static void send_challenge(struct client *c, enum auth_step step)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = io_output(c->io);
 	bool ok;
 
 	switch (step) {
@@ -220,7 +220,7 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
 		return;
 	}
-	if (!proto_put_auth(bufferevent_get_output(c->bev), 11, out, strlen(out))) {
+	if (!proto_put_auth(io_output(c->io), 11, out, strlen(out))) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
@@ -242,7 +242,7 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
 		return;
 	}
-	if (!proto_put_auth(bufferevent_get_output(c->bev), 12, out, strlen(out))) {
+	if (!proto_put_auth(io_output(c->io), 12, out, strlen(out))) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}

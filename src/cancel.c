@@ -3,7 +3,7 @@
 #include "cancel.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ struct cancel_map {
 struct cancel_req {
 	struct list_head link; /* fw->cancel_reqs */
 	struct fairway *fw;
-	struct bufferevent *bev; /* owned */
+	struct io *io; /* owned */
 };
 
 struct cancel_map *cancel_map_new(void)
@@ -136,25 +136,25 @@ size_t cancel_count(const struct cancel_map *m)
 static void cancel_req_free(struct cancel_req *r)
 {
 	list_del(&r->link);
-	bufferevent_free(r->bev);
+	io_free(r->io);
 	free(r);
 }
 
-static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
+static void cancel_event_cb(struct io *io, int what, void *arg)
 {
 	struct cancel_req *r = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	(void)io;
+	if (what & IO_EV_CONNECTED)
 		return;
 	/* The server closes the connection once it has read the request. */
 	cancel_req_free(r);
 }
 
-static void cancel_read_cb(struct bufferevent *bev, void *arg)
+static void cancel_read_cb(struct io *io, void *arg)
 {
 	(void)arg;
-	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	evbuffer_drain(io_input(io), evbuffer_get_length(io_input(io)));
 }
 
 void cancel_forward(struct fairway *fw, const struct server *sv)
@@ -166,20 +166,20 @@ void cancel_forward(struct fairway *fw, const struct server *sv)
 		return;
 	}
 	r->fw = fw;
-	r->bev = bufferevent_socket_new(fw->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (r->bev == NULL) {
+	r->io = io_new(fw, -1);
+	if (r->io == NULL) {
 		free(r);
 		return;
 	}
 	list_add_tail(&fw->cancel_reqs, &r->link);
-	bufferevent_setcb(r->bev, cancel_read_cb, NULL, cancel_event_cb, r);
-	if (!proto_put_cancel(bufferevent_get_output(r->bev), sv->backend_pid, sv->backend_key) ||
-	    bufferevent_socket_connect(r->bev, (const struct sockaddr *)&sv->addr, sv->addrlen) != 0) {
+	io_setcb(r->io, cancel_read_cb, NULL, cancel_event_cb, r);
+	if (!proto_put_cancel(io_output(r->io), sv->backend_pid, sv->backend_key) ||
+	    !io_connect(r->io, (const struct sockaddr *)&sv->addr, (socklen_t)sv->addrlen)) {
 		log_warning("cannot forward cancel request to %s:%d", sv->host, sv->port);
 		cancel_req_free(r);
 		return;
 	}
-	bufferevent_enable(r->bev, EV_READ);
+	io_read_on(r->io);
 }
 
 void cancel_close_all(struct fairway *fw)

@@ -7,7 +7,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -110,9 +110,9 @@ void client_log(int level, const struct client *c, const char *fmt, ...)
 		c->dbname ? c->dbname : "(nodb)", c->user ? c->user : "(nouser)", addr, port, msg);
 }
 
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_write_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_read_cb(struct io *io, void *arg);
+static void client_write_cb(struct io *io, void *arg);
+static void client_event_cb(struct io *io, int what, void *arg);
 
 void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int addrlen,
 		   bool is_unix)
@@ -145,15 +145,14 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		util_tune_tcp(fd, fw->cfg);
 	}
-	c->bev = bufferevent_socket_new(fw->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
+	c->io = io_new(fw, fd); /* owns fd, also when it fails */
+	if (c->io == NULL) {
 		client_close(c, "out of memory");
 		return;
 	}
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, BACKLOG_LOW_BYTES, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	io_setcb(c->io, client_read_cb, client_write_cb, client_event_cb, c);
+	io_set_low_mark(c->io, BACKLOG_LOW_BYTES);
+	io_read_on(c->io);
 	if (fw->cfg->max_client_conn > 0 && fw->n_clients > fw->cfg->max_client_conn) {
 		client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
 			    "no more connections allowed (max_client_conn)");
@@ -190,9 +189,9 @@ void client_close(struct client *c, const char *reason)
 		c->counted_in_db = false;
 	}
 	auth_clear(c);
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
-		c->bev = NULL;
+	if (c->io != NULL) {
+		io_free(c->io);
+		c->io = NULL;
 	}
 	fw->n_clients--;
 	client_set_state(c, CL_CLOSED);
@@ -248,25 +247,23 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
 		list_del(&c->login_link);
-	if (!proto_put_error(bufferevent_get_output(c->bev), "FATAL", sqlstate, msg)) {
+	if (!proto_put_error(io_output(c->io), "FATAL", sqlstate, msg)) {
 		client_close(c, "out of memory while reporting an error");
 		return;
 	}
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	io_read_off(c->io);
+	io_set_low_mark(c->io, 0);
 	client_set_state(c, CL_DRAINING);
 	/* The reason for the log line is the message itself. */
 	free(c->cleartext_password);
 	c->cleartext_password = NULL;
-	bufferevent_enable(c->bev, EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		client_close(c, msg);
+	/* client_write_cb closes once the error has been written. */
 }
 
 /* Sends what a fresh session needs: parameters, cancel key, ReadyForQuery. */
 void client_send_welcome(struct client *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = io_output(c->io);
 	struct pool *pool = c->pool;
 	bool ok = true;
 
@@ -290,7 +287,7 @@ void client_send_welcome(struct client *c)
 		return;
 	}
 	client_set_state(c, CL_IDLE);
-	bufferevent_enable(c->bev, EV_READ);
+	io_read_on(c->io);
 	client_process(c);
 }
 
@@ -303,7 +300,7 @@ void client_auth_done(struct client *c)
 		client_fail(c, SQLSTATE_INVALID_CATALOG_NAME, "no such database: %s", c->dbname);
 		return;
 	}
-	if (!proto_put_auth(bufferevent_get_output(c->bev), 0, NULL, 0)) {
+	if (!proto_put_auth(io_output(c->io), 0, NULL, 0)) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
@@ -345,7 +342,7 @@ void client_auth_done(struct client *c)
 		return;
 	}
 	/* The pool has never logged in to its server: wait for its parameters. */
-	bufferevent_disable(c->bev, EV_READ);
+	io_read_off(c->io);
 	client_set_state(c, CL_LOGIN);
 	list_add_tail(&pool->login_waiters, &c->login_link);
 	c->request_us = fw->now_us;
@@ -431,7 +428,7 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 		}
 	}
 	if ((sp->code & 0xffff) != 0 || n_unknown > 0) {
-		if (!proto_put_negotiate(bufferevent_get_output(c->bev), 0, unknown, n_unknown)) {
+		if (!proto_put_negotiate(io_output(c->io), 0, unknown, n_unknown)) {
 			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 			return;
 		}
@@ -475,7 +472,7 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 /* The first packet: SSLRequest, GSSENCRequest, CancelRequest or StartupMessage. */
 static void process_startup(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 	struct startup_pkt sp;
 	struct pg_msg_hdr h;
 	uint8_t hdr[4], *body;
@@ -511,7 +508,7 @@ static void process_startup(struct client *c)
 		if (sp.code == PROTO_SSL_CODE || sp.code == PROTO_GSSENC_CODE) {
 			free(body);
 			/* No TLS or GSS yet: the client goes on in plain text. */
-			if (evbuffer_add(bufferevent_get_output(c->bev), "N", 1) != 0) {
+			if (evbuffer_add(io_output(c->io), "N", 1) != 0) {
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 				return;
 			}
@@ -543,7 +540,7 @@ static void process_startup(struct client *c)
 /* Password and SASL messages while authenticating. */
 static void process_auth(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 
 	while (c->state == CL_AUTH) {
 		uint8_t hdr[5], *body;
@@ -582,7 +579,7 @@ static void resume_server(struct client *c)
 
 	if (sv != NULL && sv->read_held) {
 		sv->read_held = false;
-		bufferevent_enable(sv->bev, EV_READ);
+		io_read_on(sv->io);
 		server_process(sv);
 	}
 }
@@ -591,9 +588,9 @@ static void resume_server(struct client *c)
  * know: queries and Syncs (ReadyForQuery owed), Terminate, COPY. */
 static void forward_to_server(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 	struct server *sv = c->server;
-	struct evbuffer *out = bufferevent_get_output(sv->bev);
+	struct evbuffer *out = io_output(sv->io);
 	uint32_t max_body = (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff
 					       ? 0x7fffffff
 					       : c->fw->cfg->max_packet_size);
@@ -607,7 +604,7 @@ static void forward_to_server(struct client *c)
 
 		if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
 			c->read_held = true;
-			bufferevent_disable(c->bev, EV_READ);
+			io_read_off(c->io);
 			break;
 		}
 		if (c->pkt_remain > 0) {
@@ -691,7 +688,7 @@ void client_refuse_request(struct client *c, const char *sqlstate, const char *m
 	free(c->refusal);
 	c->refusal = copy;
 	c->pkt_remain = 0;
-	bufferevent_enable(c->bev, EV_READ);
+	io_read_on(c->io);
 	client_process(c);
 }
 
@@ -699,7 +696,7 @@ void client_refuse_request(struct client *c, const char *sqlstate, const char *m
  * Returns true when the refusal is answered (normal processing resumes). */
 static bool discard_refused(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 
 	while (c->refusal != NULL) {
 		size_t avail = evbuffer_get_length(in);
@@ -734,9 +731,9 @@ static bool discard_refused(struct client *c)
 			char *msg = c->refusal;
 
 			c->refusal = NULL;
-			if (!proto_put_error(bufferevent_get_output(c->bev), "ERROR",
+			if (!proto_put_error(io_output(c->io), "ERROR",
 					     SQLSTATE_TOO_MANY_CONNECTIONS, msg) ||
-			    !proto_put_rfq(bufferevent_get_output(c->bev), 'I')) {
+			    !proto_put_rfq(io_output(c->io), 'I')) {
 				free(msg);
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 				return false;
@@ -762,7 +759,7 @@ static bool discard_refused(struct client *c)
 /* An idle client sent something: Terminate closes, anything else needs a server. */
 static void process_idle(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = io_input(c->io);
 	struct pg_msg_hdr h;
 	uint8_t hdr[5];
 	enum proto_status st;
@@ -785,7 +782,7 @@ static void process_idle(struct client *c)
 		client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
 		return;
 	}
-	bufferevent_disable(c->bev, EV_READ);
+	io_read_off(c->io);
 	pool_request(c);
 }
 
@@ -808,52 +805,49 @@ void client_process(struct client *c)
 			process_idle(c);
 		break;
 	case CL_ACTIVE:
-		bufferevent_enable(c->bev, EV_READ);
+		io_read_on(c->io);
 		forward_to_server(c);
 		break;
 	case CL_DRAINING:
 	case CL_CLOSED:
-		if (c->bev != NULL)
-			evbuffer_drain(bufferevent_get_input(c->bev),
-				       evbuffer_get_length(bufferevent_get_input(c->bev)));
+		if (c->io != NULL)
+			evbuffer_drain(io_input(c->io),
+				       evbuffer_get_length(io_input(c->io)));
 		break;
 	}
 }
 
-static void client_read_cb(struct bufferevent *bev, void *arg)
+static void client_read_cb(struct io *io, void *arg)
 {
 	struct client *c = arg;
 
-	fw_update_now(c->fw);
 	if (c->fw->suspended && !c->is_console) {
-		bufferevent_disable(bev, EV_READ); /* SUSPEND: resumed by RESUME */
+		io_read_off(io); /* SUSPEND: resumed by RESUME */
 		return;
 	}
 	client_process(c);
 }
 
-static void client_write_cb(struct bufferevent *bev, void *arg)
+static void client_write_cb(struct io *io, void *arg)
 {
 	struct client *c = arg;
 
-	fw_update_now(c->fw);
 	if (c->state == CL_DRAINING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (io_output_length(io) == 0)
 			client_close(c, "error sent");
 		return;
 	}
 	resume_server(c);
 }
 
-static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+static void client_event_cb(struct io *io, int what, void *arg)
 {
 	struct client *c = arg;
 
-	(void)bev;
-	fw_update_now(c->fw);
-	if (what & BEV_EVENT_EOF)
+	(void)io;
+	if (what & IO_EV_EOF)
 		client_close(c, "client unexpected eof");
-	else if (what & BEV_EVENT_ERROR)
+	else if (what & IO_EV_ERROR)
 		client_close(c, "client connection error");
 }
 
@@ -861,7 +855,7 @@ void client_resume_reading(struct client *c)
 {
 	if (c->read_held) {
 		c->read_held = false;
-		bufferevent_enable(c->bev, EV_READ);
+		io_read_on(c->io);
 		client_process(c);
 	}
 }

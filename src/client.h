@@ -12,7 +12,7 @@
 #include "sched.h"
 
 struct fairway;
-struct bufferevent;
+struct io;
 struct pool;
 struct database;
 struct server;
@@ -46,7 +46,7 @@ struct client {
 	struct list_head link;      /* fw->clients while alive; graveyard when closed */
 	struct sched_entry wait;    /* pool wait queue while CL_WAITING */
 	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
-	struct bufferevent *bev;    /* owned; NULL once closed */
+	struct io *io;    /* owned; NULL once closed */
 
 	struct database *db;   /* borrowed; NULL until startup names one (or console) */
 	struct pool *pool;     /* borrowed; NULL for the console and before login */

@@ -5,7 +5,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -129,6 +129,10 @@ bool daemon_init(struct fairway *fw, struct config *cfg)
 		fw->dns = evdns_base_new(fw->base, 0);
 	fw->cancels = cancel_map_new();
 	fw->reaper = event_new(fw->base, -1, 0, reap_cb, fw);
+	if (!io_init(fw)) {
+		log_error("out of memory at start-up");
+		return false;
+	}
 	if (fw->cancels == NULL || fw->reaper == NULL || fw->dns == NULL) {
 		log_error("out of memory at start-up");
 		return false;
@@ -200,6 +204,7 @@ void daemon_free(struct fairway *fw)
 		event_free(fw->tick);
 	if (fw->reaper != NULL)
 		event_free(fw->reaper);
+	io_shutdown(fw);
 	cancel_map_free(fw->cancels);
 	if (fw->dns != NULL)
 		evdns_base_free(fw->dns, 0);
@@ -462,8 +467,8 @@ void daemon_suspend(struct fairway *fw)
 	{
 		struct client *c = list_entry(pos, struct client, link);
 
-		if (!c->is_console && c->bev != NULL)
-			bufferevent_disable(c->bev, EV_READ);
+		if (!c->is_console && c->io != NULL)
+			io_read_off(c->io);
 	}
 }
 
@@ -477,11 +482,11 @@ static void unsuspend(struct fairway *fw)
 	{
 		struct client *c = list_entry(pos, struct client, link);
 
-		if (c->is_console || c->bev == NULL)
+		if (c->is_console || c->io == NULL)
 			continue;
 		if (c->state == CL_IDLE || c->state == CL_ACTIVE || c->state == CL_STARTUP ||
 		    c->state == CL_AUTH) {
-			bufferevent_enable(c->bev, EV_READ);
+			io_read_on(c->io);
 			client_process(c);
 		}
 	}

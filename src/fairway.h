@@ -68,6 +68,8 @@ struct fairway {
 	struct list_head graveyard_servers; /* closed servers, freed by the reaper */
 	struct list_head cancel_reqs; /* struct cancel_req in flight, owned */
 	struct event *reaper;         /* owned; frees the graveyard after the loop turn */
+	struct event *io_flusher;     /* owned; writes queued output after each batch (io.c) */
+	struct list_head io_flush;    /* struct io with output or read changes to apply */
 	struct event *tick;           /* owned; housekeeping timer (timer.c) */
 	struct event *signals[7];     /* owned */
 	struct listener *listeners;   /* owned, NULL-terminated list via ->next */

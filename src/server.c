@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -89,9 +89,9 @@ void server_log(int level, const struct server *sv, const char *fmt, ...)
 		sv->pool->user, sv->host, sv->port, msg);
 }
 
-static void server_read_cb(struct bufferevent *bev, void *arg);
-static void server_write_cb(struct bufferevent *bev, void *arg);
-static void server_event_cb(struct bufferevent *bev, short what, void *arg);
+static void server_read_cb(struct io *io, void *arg);
+static void server_write_cb(struct io *io, void *arg);
+static void server_event_cb(struct io *io, int what, void *arg);
 
 /* Picks the host for a new connection (comma lists rotate). */
 static void pick_host(struct pool *pool, char *buf, size_t n)
@@ -145,8 +145,8 @@ bool server_launch(struct pool *pool)
 	sv->connect_wall_us = util_wall_us();
 	list_init(&sv->idle_link);
 	pick_host(pool, sv->host, sizeof(sv->host));
-	sv->bev = bufferevent_socket_new(fw->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (sv->bev == NULL) {
+	sv->io = io_new(fw, -1);
+	if (sv->io == NULL) {
 		free(sv);
 		return false;
 	}
@@ -156,9 +156,9 @@ bool server_launch(struct pool *pool)
 	pool->puser->n_servers++;
 	pool_count_server(pool, SV_CONNECTING, +1);
 	pool->last_connect_start_us = fw->now_us;
-	bufferevent_setcb(sv->bev, server_read_cb, server_write_cb, server_event_cb, sv);
-	bufferevent_setwatermark(sv->bev, EV_WRITE, BACKLOG_LOW_BYTES, 0);
-	bufferevent_set_max_single_read(sv->bev, 65536);
+	io_setcb(sv->io, server_read_cb, server_write_cb, server_event_cb, sv);
+	io_set_low_mark(sv->io, BACKLOG_LOW_BYTES);
+	io_set_max_read(sv->io, 65536);
 	if (sv->host[0] == '/') {
 		struct sockaddr_un *un = (struct sockaddr_un *)&sv->addr;
 
@@ -169,7 +169,7 @@ bool server_launch(struct pool *pool)
 			return false;
 		}
 		sv->addrlen = sizeof(*un);
-		rc = bufferevent_socket_connect(sv->bev, (struct sockaddr *)&sv->addr, sv->addrlen);
+		rc = io_connect(sv->io, (struct sockaddr *)&sv->addr, (socklen_t)sv->addrlen) ? 0 : -1;
 	} else {
 		struct sockaddr_in *in4 = (struct sockaddr_in *)&sv->addr;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sv->addr;
@@ -184,11 +184,12 @@ bool server_launch(struct pool *pool)
 			sv->addrlen = sizeof(*in6);
 		}
 		if (sv->addrlen > 0)
-			rc = bufferevent_socket_connect(sv->bev, (struct sockaddr *)&sv->addr,
-							sv->addrlen);
+			rc = io_connect(sv->io, (struct sockaddr *)&sv->addr,
+					(socklen_t)sv->addrlen)
+				     ? 0
+				     : -1;
 		else
-			rc = bufferevent_socket_connect_hostname(sv->bev, fw->dns, AF_UNSPEC,
-								 sv->host, port);
+			rc = io_connect_hostname(sv->io, fw->dns, sv->host, port) ? 0 : -1;
 	}
 	if (rc != 0) {
 		server_log(LOG_LVL_WARNING, sv, "connect failed");
@@ -220,9 +221,9 @@ void server_close(struct server *sv, const char *reason)
 		free(sv->scram);
 		sv->scram = NULL;
 	}
-	if (sv->bev != NULL) {
-		bufferevent_free(sv->bev);
-		sv->bev = NULL;
+	if (sv->io != NULL) {
+		io_free(sv->io);
+		sv->io = NULL;
 	}
 	pool->n_servers--;
 	pool->db->n_servers--;
@@ -242,7 +243,7 @@ void server_free(struct server *sv)
 
 bool server_send_internal(struct server *sv, const char *sql)
 {
-	if (!proto_put_query(bufferevent_get_output(sv->bev), sql))
+	if (!proto_put_query(io_output(sv->io), sql))
 		return false;
 	sv->internal_rfq++;
 	return true;
@@ -304,7 +305,7 @@ static void send_startup(struct server *sv)
 		names[n] = "application_name";
 		values[n++] = dc->application_name;
 	}
-	if (!proto_put_startup(bufferevent_get_output(sv->bev), names, values, n))
+	if (!proto_put_startup(io_output(sv->io), names, values, n))
 		server_close(sv, "out of memory");
 }
 
@@ -331,7 +332,7 @@ static bool scram_answer(struct server *sv, const char *pw, struct pkt_reader *r
 /* Answers an authentication request; false after closing the server. */
 static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(sv->bev);
+	struct evbuffer *out = io_output(sv->io);
 	const char *pw = sv->pool->password;
 	struct pkt_reader r;
 	uint32_t code;
@@ -479,7 +480,7 @@ static void login_done(struct server *sv, struct login_params *lp)
 		socklen_t sl = sizeof(ss);
 		int lport = 0;
 
-		if (getsockname(bufferevent_getfd(sv->bev), (struct sockaddr *)&ss, &sl) == 0) {
+		if (getsockname(io_fd(sv->io), (struct sockaddr *)&ss, &sl) == 0) {
 			if (ss.ss_family == AF_INET) {
 				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, local,
 					  sizeof(local));
@@ -683,9 +684,9 @@ void server_process(struct server *sv)
 	struct login_params lp = {NULL, 0};
 	uint8_t small[512], *body = NULL;
 
-	if (sv->bev == NULL)
+	if (sv->io == NULL)
 		return;
-	in = bufferevent_get_input(sv->bev);
+	in = io_input(sv->io);
 	while (sv->state != SV_CLOSED && sv->state != SV_CONNECTING) {
 		size_t avail = evbuffer_get_length(in);
 		struct client *c = sv->client;
@@ -693,11 +694,11 @@ void server_process(struct server *sv)
 		uint8_t hdr[5];
 
 		if (c != NULL && sv->internal_rfq == 0 && sv->state == SV_ACTIVE) {
-			struct evbuffer *out = bufferevent_get_output(c->bev);
+			struct evbuffer *out = io_output(c->io);
 
 			if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
 				sv->read_held = true;
-				bufferevent_disable(sv->bev, EV_READ);
+				io_read_off(sv->io);
 				break;
 			}
 			if (sv->pkt_remain > 0) {
@@ -751,7 +752,7 @@ void server_process(struct server *sv)
 				go_on = unlinked_msg(sv, h.type, body, h.body_len);
 			else {
 				/* Linked: 'Z' or 'S' to forward after noting them. */
-				struct evbuffer *out = bufferevent_get_output(c->bev);
+				struct evbuffer *out = io_output(c->io);
 
 				go_on = true;
 				if (h.type == 'S') {
@@ -801,33 +802,31 @@ void server_process(struct server *sv)
 	login_params_free(&lp);
 }
 
-static void server_read_cb(struct bufferevent *bev, void *arg)
+static void server_read_cb(struct io *io, void *arg)
 {
 	struct server *sv = arg;
 
-	(void)bev;
-	fw_update_now(sv->fw);
+	(void)io;
 	server_process(sv);
 }
 
-static void server_write_cb(struct bufferevent *bev, void *arg)
+static void server_write_cb(struct io *io, void *arg)
 {
 	struct server *sv = arg;
 
-	(void)bev;
-	fw_update_now(sv->fw);
+	(void)io;
 	if (sv->client != NULL)
 		client_resume_reading(sv->client);
 }
 
-static void server_event_cb(struct bufferevent *bev, short what, void *arg)
+static void server_event_cb(struct io *io, int what, void *arg)
 {
 	struct server *sv = arg;
 	struct pool *pool = sv->pool;
 
 	fw_update_now(sv->fw);
-	if (what & BEV_EVENT_CONNECTED) {
-		int one = 1, fd = bufferevent_getfd(bev);
+	if (what & IO_EV_CONNECTED) {
+		int one = 1, fd = io_fd(io);
 
 		if (sv->addrlen == 0) {
 			socklen_t sl = sizeof(sv->addr);
@@ -841,7 +840,7 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		server_set_state(sv, SV_LOGIN);
 		send_startup(sv);
-		bufferevent_enable(bev, EV_READ);
+		io_read_on(io);
 		return;
 	}
 	if (sv->state == SV_CONNECTING) {
@@ -852,7 +851,7 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (sv->state == SV_LOGIN)
 		pool_login_failed(pool, NULL, NULL);
-	server_close(sv, (what & BEV_EVENT_EOF) ? "server conn crashed?" : "server connection error");
+	server_close(sv, (what & IO_EV_EOF) ? "server conn crashed?" : "server connection error");
 	pool_maybe_launch(pool);
 }
 

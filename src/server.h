@@ -11,7 +11,7 @@
 #include "params.h"
 
 struct fairway;
-struct bufferevent;
+struct io;
 struct pool;
 struct client;
 struct scram_client;
@@ -34,7 +34,7 @@ struct server {
 	struct list_head idle_link; /* pool->idle_servers while SV_IDLE */
 	struct pool *pool;          /* borrowed: the pool owns its servers */
 	struct client *client;      /* borrowed; set and cleared only by pool_link/unlink */
-	struct bufferevent *bev;    /* owned */
+	struct io *io;    /* owned */
 	struct param_set params;    /* owned; values the server reported */
 	struct scram_client *scram; /* owned during SCRAM login */
 

@@ -5,7 +5,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -341,8 +341,8 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 
 				nb.next = 0;
 				memset(&ss, 0, sizeof(ss));
-				if (sv->bev != NULL &&
-				    getsockname(bufferevent_getfd(sv->bev), (struct sockaddr *)&ss,
+				if (sv->io != NULL &&
+				    getsockname(io_fd(sv->io), (struct sockaddr *)&ss,
 						&sl) == 0)
 					sockaddr_text(&ss, laddr, sizeof(laddr), &lport);
 				snprintf(ptr, sizeof(ptr), "S-%" PRIu64, sv->id);
@@ -875,17 +875,17 @@ static bool show_fds(struct fairway *fw, struct evbuffer *out)
 		char addr[64];
 		int port;
 
-		if (c->bev == NULL)
+		if (c->io == NULL)
 			continue;
 		client_addr_str(c, addr, sizeof(addr), &port);
-		v[0] = snum(&nb, bufferevent_getfd(c->bev));
+		v[0] = snum(&nb, io_fd(c->io));
 		v[1] = "client";
 		v[2] = c->user;
 		v[3] = c->dbname;
 		v[4] = addr;
 		v[5] = snum(&nb, port);
 		v[6] = num(&nb, ((uint64_t)c->cancel_pid << 32) | c->cancel_key);
-		v[7] = num(&nb, c->server != NULL ? (uint64_t)bufferevent_getfd(c->server->bev) : 0);
+		v[7] = num(&nb, c->server != NULL ? (uint64_t)io_fd(c->server->io) : 0);
 		result_row(&r, v);
 	}
 	return result_end(&r);
@@ -922,10 +922,10 @@ static bool show_sockets(struct fairway *fw, struct evbuffer *out, bool active_o
 		size_t in, outq;
 		int port;
 
-		if (c->bev == NULL)
+		if (c->io == NULL)
 			continue;
-		in = evbuffer_get_length(bufferevent_get_input(c->bev));
-		outq = evbuffer_get_length(bufferevent_get_output(c->bev));
+		in = evbuffer_get_length(io_input(c->io));
+		outq = evbuffer_get_length(io_output(c->io));
 		if (active_only && in == 0 && outq == 0 && c->state != CL_ACTIVE)
 			continue;
 		client_addr_str(c, addr, sizeof(addr), &port);

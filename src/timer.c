@@ -3,7 +3,7 @@
  * timeouts (checked once a second), stats_period averages, shutdown progress. */
 #include "timer.h"
 
-#include <event2/bufferevent.h>
+#include "io.h"
 #include <event2/event.h>
 #include <stdio.h>
 #include <inttypes.h>
@@ -179,7 +179,7 @@ static void check_clients(struct fairway *fw)
 					 "waiting (query_wait_notify)",
 					 c->pool->db->name, c->pool->user);
 				c->wait_notified = true;
-				if (!proto_put_notice(bufferevent_get_output(c->bev), "00000", msg))
+				if (!proto_put_notice(io_output(c->io), "00000", msg))
 					client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 			}
 			break;

@@ -1,0 +1,365 @@
+/* Connection byte streams on raw non-blocking sockets (see io.h).  Reads go
+ * straight into evbuffer chains (no FIONREAD probe); writes are batched per
+ * loop turn by one flusher event, and a socket is registered for writing
+ * only while its kernel buffer is full. */
+#include "io.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fairway.h"
+#include "list.h"
+
+#define IO_DEFAULT_READ (16 * 1024)
+
+struct io {
+	struct fairway *fw;
+	int fd;
+	struct evbuffer *in, *out;  /* owned */
+	struct event *ev_read;      /* owned; persistent while reading is on */
+	struct event *ev_write;     /* owned; armed when the socket is full or connecting */
+	struct list_head flush_link; /* fw->io_flush while a flush is queued */
+	struct evdns_getaddrinfo_request *dns; /* in flight name lookup */
+	io_data_fn on_read, on_drained;
+	io_event_fn on_event;
+	void *arg;
+	size_t low_mark, max_read;
+	bool want_read;    /* what the owner asked for */
+	bool read_added;   /* what the event loop has */
+	bool write_armed;
+	bool connecting;
+	bool failed;       /* an event ended the stream: no more I/O */
+	bool in_lookup;    /* inside evdns_getaddrinfo(): its callback may run at once */
+	bool lookup_done;
+	bool lookup_failed;
+	int port;          /* for io_connect_hostname */
+};
+
+static void queue_flush(struct io *io)
+{
+	if (list_is_linked(&io->flush_link))
+		return;
+	list_add_tail(&io->fw->io_flush, &io->flush_link);
+	if (list_first(&io->fw->io_flush, struct io, flush_link) == io)
+		event_active(io->fw->io_flusher, EV_TIMEOUT, 0);
+}
+
+static void io_fail(struct io *io, int what)
+{
+	io->failed = true;
+	if (io->read_added)
+		event_del(io->ev_read);
+	io->read_added = false;
+	if (io->write_armed)
+		event_del(io->ev_write);
+	io->write_armed = false;
+	io->on_event(io, what, io->arg);
+}
+
+/* Writes what is queued; false if the io failed. */
+static bool flush_one(struct io *io)
+{
+	size_t before = evbuffer_get_length(io->out);
+
+	if (io->connecting || io->failed || io->fd < 0)
+		return true;
+	if (io->want_read != io->read_added) {
+		if (io->want_read)
+			event_add(io->ev_read, NULL);
+		else
+			event_del(io->ev_read);
+		io->read_added = io->want_read;
+	}
+	if (before == 0)
+		return true;
+	while (evbuffer_get_length(io->out) > 0) {
+		int n = evbuffer_write(io->out, io->fd);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (!io->write_armed) {
+				event_add(io->ev_write, NULL);
+				io->write_armed = true;
+			}
+			break;
+		}
+		io_fail(io, IO_EV_ERROR);
+		return false;
+	}
+	if (evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL)
+		io->on_drained(io, io->arg);
+	return true;
+}
+
+static void flusher_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fairway *fw = arg;
+
+	(void)fd;
+	(void)what;
+	while (!list_empty(&fw->io_flush)) {
+		struct io *io = list_first(&fw->io_flush, struct io, flush_link);
+
+		list_del(&io->flush_link);
+		flush_one(io);
+	}
+}
+
+bool io_init(struct fairway *fw)
+{
+	list_init(&fw->io_flush);
+	fw->io_flusher = event_new(fw->base, -1, 0, flusher_cb, fw);
+	return fw->io_flusher != NULL;
+}
+
+void io_shutdown(struct fairway *fw)
+{
+	if (fw->io_flusher != NULL)
+		event_free(fw->io_flusher);
+	fw->io_flusher = NULL;
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct io *io = arg;
+	struct evbuffer_iovec vec[2];
+	int nvec;
+	ssize_t n;
+
+	(void)what;
+	fw_update_now(io->fw);
+	if (!io->want_read) {
+		event_del(io->ev_read);
+		io->read_added = false;
+		return;
+	}
+	nvec = evbuffer_reserve_space(io->in, (ev_ssize_t)io->max_read, vec, 2);
+	if (nvec <= 0) {
+		io_fail(io, IO_EV_ERROR);
+		return;
+	}
+	n = readv(fd, (struct iovec *)vec, nvec);
+	if (n <= 0) {
+		evbuffer_commit_space(io->in, vec, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		io_fail(io, n == 0 ? IO_EV_EOF : IO_EV_ERROR);
+		return;
+	}
+	for (int i = 0; i < nvec; i++) {
+		size_t take = (size_t)n < vec[i].iov_len ? (size_t)n : vec[i].iov_len;
+
+		vec[i].iov_len = take;
+		n -= (ssize_t)take;
+	}
+	evbuffer_commit_space(io->in, vec, nvec);
+	io->on_read(io, io->arg);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct io *io = arg;
+
+	(void)fd;
+	(void)what;
+	fw_update_now(io->fw);
+	io->write_armed = false;
+	if (io->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		io->connecting = false;
+		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+			errno = err;
+			io_fail(io, IO_EV_ERROR);
+			return;
+		}
+		io->on_event(io, IO_EV_CONNECTED, io->arg);
+		if (io->failed)
+			return;
+	}
+	flush_one(io);
+}
+
+static bool attach_fd(struct io *io, int fd)
+{
+	io->fd = fd;
+	io->ev_read = event_new(io->fw->base, fd, EV_READ | EV_PERSIST, read_cb, io);
+	io->ev_write = event_new(io->fw->base, fd, EV_WRITE, write_cb, io);
+	return io->ev_read != NULL && io->ev_write != NULL;
+}
+
+struct io *io_new(struct fairway *fw, int fd)
+{
+	struct io *io = calloc(1, sizeof(*io));
+
+	if (io == NULL)
+		return NULL;
+	io->fw = fw;
+	io->fd = -1;
+	io->max_read = IO_DEFAULT_READ;
+	list_init(&io->flush_link);
+	io->in = evbuffer_new();
+	io->out = evbuffer_new();
+	if (io->in == NULL || io->out == NULL || (fd >= 0 && !attach_fd(io, fd))) {
+		io->fd = fd;
+		io_free(io);
+		return NULL;
+	}
+	if (fd >= 0)
+		evutil_make_socket_nonblocking(fd);
+	return io;
+}
+
+void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn event, void *arg)
+{
+	io->on_read = read;
+	io->on_drained = drained;
+	io->on_event = event;
+	io->arg = arg;
+}
+
+struct evbuffer *io_input(struct io *io)
+{
+	return io->in;
+}
+
+struct evbuffer *io_output(struct io *io)
+{
+	queue_flush(io);
+	return io->out;
+}
+
+size_t io_output_length(const struct io *io)
+{
+	return evbuffer_get_length(io->out);
+}
+
+void io_read_on(struct io *io)
+{
+	if (io->want_read)
+		return;
+	io->want_read = true;
+	if (!io->read_added)
+		queue_flush(io);
+}
+
+void io_read_off(struct io *io)
+{
+	if (!io->want_read)
+		return;
+	io->want_read = false;
+	/* Applied at the flush (or by read_cb if data arrives first). */
+	if (io->read_added)
+		queue_flush(io);
+}
+
+void io_set_low_mark(struct io *io, size_t bytes)
+{
+	io->low_mark = bytes;
+}
+
+void io_set_max_read(struct io *io, size_t bytes)
+{
+	io->max_read = bytes;
+}
+
+int io_fd(const struct io *io)
+{
+	return io->fd;
+}
+
+bool io_connect(struct io *io, const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	if (!attach_fd(io, fd))
+		return false;
+	if (connect(fd, sa, len) != 0 && errno != EINPROGRESS)
+		return false;
+	io->connecting = true;
+	event_add(io->ev_write, NULL);
+	io->write_armed = true;
+	return true;
+}
+
+static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct io *io = arg;
+
+	if (result == EVUTIL_EAI_CANCEL) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	io->dns = NULL;
+	io->lookup_done = true;
+	fw_update_now(io->fw);
+	io->connecting = false;
+	if (result != 0 || res == NULL || !io_connect(io, res->ai_addr, res->ai_addrlen)) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		if (io->in_lookup) {
+			io->lookup_failed = true; /* reported by io_connect_hostname's return */
+			return;
+		}
+		io_fail(io, IO_EV_ERROR);
+		return;
+	}
+	evutil_freeaddrinfo(res);
+}
+
+bool io_connect_hostname(struct io *io, struct evdns_base *dns, const char *host, int port)
+{
+	struct evutil_addrinfo hints;
+	char portstr[16];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	struct evdns_getaddrinfo_request *req;
+
+	io->connecting = true; /* until the lookup ends */
+	io->in_lookup = true;
+	req = evdns_getaddrinfo(dns, host, portstr, &hints, dns_cb, io);
+	io->in_lookup = false;
+	if (!io->lookup_done)
+		io->dns = req;
+	return !io->lookup_failed; /* later failures come through the event callback */
+}
+
+void io_free(struct io *io)
+{
+	if (io == NULL)
+		return;
+	if (io->dns != NULL) {
+		evdns_getaddrinfo_cancel(io->dns);
+		io->dns = NULL;
+	}
+	list_del(&io->flush_link);
+	if (io->ev_read != NULL)
+		event_free(io->ev_read);
+	if (io->ev_write != NULL)
+		event_free(io->ev_write);
+	if (io->fd >= 0)
+		close(io->fd);
+	if (io->in != NULL)
+		evbuffer_free(io->in);
+	if (io->out != NULL)
+		evbuffer_free(io->out);
+	free(io);
+}

@@ -1,0 +1,51 @@
+/* One connection's byte stream: a non-blocking socket, an input and an
+ * output evbuffer, and the two events that drive them.  Writes are not
+ * scheduled through the event loop: whatever a callback queued on an output
+ * is written once the current batch of callbacks has run (one writev), and a
+ * write event is armed only when the socket is full.  Turning reads off and
+ * on is applied lazily at the same point, so a state change that is undone
+ * within one loop turn costs no epoll_ctl. */
+#ifndef FAIRWAY_IO_H
+#define FAIRWAY_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct fairway;
+struct evbuffer;
+struct evdns_base;
+struct io;
+
+#define IO_EV_EOF       0x01
+#define IO_EV_ERROR     0x02
+#define IO_EV_CONNECTED 0x04
+
+typedef void (*io_data_fn)(struct io *io, void *arg);
+typedef void (*io_event_fn)(struct io *io, int what, void *arg);
+
+/* fd < 0: io_connect* gives it one.  The io owns the fd from here on. */
+struct io *io_new(struct fairway *fw, int fd);
+/* read: input grew; drained: output fell to the low mark after a write;
+ * event: IO_EV_* (EOF and ERROR end the stream; the owner frees the io). */
+void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn event, void *arg);
+struct evbuffer *io_input(struct io *io);
+/* The output buffer; taking it queues a flush after this loop turn. */
+struct evbuffer *io_output(struct io *io);
+/* Bytes queued for writing (does not queue a flush). */
+size_t io_output_length(const struct io *io);
+void io_read_on(struct io *io);
+void io_read_off(struct io *io);
+void io_set_low_mark(struct io *io, size_t bytes);
+void io_set_max_read(struct io *io, size_t bytes);
+int io_fd(const struct io *io);
+bool io_connect(struct io *io, const struct sockaddr *sa, socklen_t len);
+bool io_connect_hostname(struct io *io, struct evdns_base *dns, const char *host, int port);
+/* Closes the socket and frees everything; safe from the io's own callbacks. */
+void io_free(struct io *io);
+
+/* The flusher: created by io_init, run after each batch of callbacks. */
+bool io_init(struct fairway *fw);
+void io_shutdown(struct fairway *fw);
+
+#endif
