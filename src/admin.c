@@ -190,6 +190,9 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		if (n == 2 && (db = named_db(c, w[1], out, &ok)) == NULL)
 			return ok;
 		if (strcasecmp(w[0], "RESUME") == 0) {
+			if (fw->shutdown != SHUTDOWN_NONE)
+				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
+						  "pooler is shutting down");
 			if (!fw->paused && !fw->suspended && (db == NULL || !db->paused))
 				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
 						  "pooler is not paused/suspended");
@@ -258,6 +261,7 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 			return command_ok(out, "ENABLE");
 		}
 		daemon_kill_db(db, "database killed by admin");
+		db->paused = true; /* new clients wait until RESUME, as PgBouncer */
 		return command_ok(out, "KILL");
 	}
 	if (strcasecmp(w[0], "SHUTDOWN") == 0 && n <= 2) {

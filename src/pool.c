@@ -411,7 +411,7 @@ void pool_server_idle(struct server *sv)
 		pool_maybe_launch(pool);
 		return;
 	}
-	if (pool->fw->shutdown != SHUTDOWN_NONE && sched_count(&pool->waitq) == 0) {
+	if (pool->fw->shutdown == SHUTDOWN_WAIT_SERVERS && sched_count(&pool->waitq) == 0) {
 		server_close(sv, "server shutting down");
 		return;
 	}
@@ -584,7 +584,9 @@ void pool_maybe_launch(struct pool *pool)
 	struct fairway *fw = pool->fw;
 	size_t demand, in_progress;
 
-	if (fw->shutdown != SHUTDOWN_NONE || pool_is_paused(pool))
+	/* WAIT_FOR_CLIENTS keeps serving the clients still connected. */
+	if (fw->shutdown == SHUTDOWN_WAIT_SERVERS || fw->shutdown == SHUTDOWN_NOW ||
+	    pool_is_paused(pool))
 		return;
 	if (pool->last_login_fail_us != 0 &&
 	    fw->now_us - pool->last_login_fail_us < (uint64_t)fw->cfg->server_login_retry_us)

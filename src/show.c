@@ -628,6 +628,12 @@ static bool show_databases(struct fairway *fw, struct evbuffer *out)
 	return result_end(&r);
 }
 
+struct result;
+static struct pool_user *user_lookup(struct fairway *fw, const char *name);
+static void users_row(struct fairway *fw, struct result *rp, const char *name,
+		      const struct pool_user *pu);
+static size_t count_user_rows(struct fairway *fw);
+
 static bool show_users(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {
@@ -645,28 +651,72 @@ static bool show_users(struct fairway *fw, struct evbuffer *out)
 	struct result r;
 
 	result_begin(&r, out, cols, ARRAY_SIZE(cols));
+	/* [users] entries first, then users seen only at login. */
+	for (size_t i = 0; i <= cfg->n_users; i++) {
+		const char *name = i < cfg->n_users ? cfg->users[i].name : NULL;
+
+		if (name != NULL)
+			users_row(fw, &r, name, user_lookup(fw, name));
+	}
 	list_for_each(pos, &fw->users)
 	{
 		struct pool_user *pu = list_entry(pos, struct pool_user, link);
-		const struct user_conf *uc = config_find_user(cfg, pu->name);
-		struct numbuf nb = {.next = 0};
-		const char *v[ARRAY_SIZE(cols)];
 
-		v[0] = pu->name;
+		if (config_find_user(cfg, pu->name) == NULL)
+			users_row(fw, &r, pu->name, pu);
+	}
+	return result_end(&r);
+}
+
+static size_t count_user_rows(struct fairway *fw)
+{
+	struct list_head *pos;
+	size_t n = fw->cfg->n_users;
+
+	list_for_each(pos, &fw->users)
+		if (config_find_user(fw->cfg, list_entry(pos, struct pool_user, link)->name) == NULL)
+			n++;
+	return n;
+}
+
+static struct pool_user *user_lookup(struct fairway *fw, const char *name)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &fw->users)
+	{
+		struct pool_user *pu = list_entry(pos, struct pool_user, link);
+
+		if (strcmp(pu->name, name) == 0)
+			return pu;
+	}
+	return NULL;
+}
+
+static void users_row(struct fairway *fw, struct result *rp, const char *name,
+		      const struct pool_user *pu)
+{
+	const struct config *cfg = fw->cfg;
+	{
+		const struct user_conf *uc = config_find_user(cfg, name);
+		struct numbuf nb = {.next = 0};
+		const char *v[8];
+		struct result *r = rp;
+
+		v[0] = name;
 		v[1] = uc && uc->pool_size >= 0 ? snum(&nb, uc->pool_size) : "";
 		v[2] = uc && uc->reserve_pool_size >= 0 ? snum(&nb, uc->reserve_pool_size) : "";
 		v[3] = uc && uc->pool_mode != POOL_MODE_UNSET ? config_pool_mode_name(uc->pool_mode)
 							       : NULL;
 		v[4] = snum(&nb, uc && uc->max_user_connections >= 0 ? uc->max_user_connections
 								      : cfg->max_user_connections);
-		v[5] = snum(&nb, pu->n_servers);
+		v[5] = snum(&nb, pu ? pu->n_servers : 0);
 		v[6] = snum(&nb, uc && uc->max_user_client_connections >= 0
 					 ? uc->max_user_client_connections
 					 : cfg->max_user_client_connections);
-		v[7] = snum(&nb, pu->n_clients);
-		result_row(&r, v);
+		v[7] = snum(&nb, pu ? pu->n_clients : 0);
+		result_row(r, v);
 	}
-	return result_end(&r);
 }
 
 static bool show_lists(struct fairway *fw, struct evbuffer *out)
@@ -682,18 +732,24 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 	{
 		struct database *db = list_entry(dpos, struct database, link);
 
-		n_db++;
 		list_for_each(ppos, &db->pools)
 		{
 			struct pool *p = list_entry(ppos, struct pool, link);
 
 			n_pools++;
-			free_sv += (uint64_t)p->sv_count[SV_IDLE];
-			used_sv += (uint64_t)(p->n_servers - p->sv_count[SV_IDLE]);
+			/* PgBouncer's free_* count cached, unused objects: Fairway keeps none. */
+			used_sv += (uint64_t)p->n_servers;
 		}
 	}
-	list_for_each(dpos, &fw->users)
-		n_users++;
+	n_users = count_user_rows(fw);
+	/* As SHOW DATABASES lists them: configured, auto-created, the console. */
+	n_db = 1;
+	for (size_t i = 0; i < fw->cfg->n_dbs; i++)
+		if (strcmp(fw->cfg->dbs[i].name, "*") != 0)
+			n_db++;
+	list_for_each(dpos, &fw->databases)
+		if (list_entry(dpos, struct database, link)->is_auto)
+			n_db++;
 	list_for_each(dpos, &fw->clients)
 	{
 		struct client *c = list_entry(dpos, struct client, link);
@@ -813,7 +869,6 @@ static bool show_mem(struct fairway *fw, struct evbuffer *out)
 	{
 		struct database *db = list_entry(dpos, struct database, link);
 
-		n_db++;
 		list_for_each(ppos, &db->pools)
 		{
 			struct pool *p = list_entry(ppos, struct pool, link);

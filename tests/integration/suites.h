@@ -13,5 +13,8 @@ Suite *config_suite(void);
 Suite *console_suite(void);
 Suite *pgbench_suite(void);
 Suite *fairness_suite(void);
+Suite *admin_suite(void);
+Suite *signals_suite(void);
+Suite *logs_suite(void);
 
 #endif
