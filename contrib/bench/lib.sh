@@ -61,7 +61,11 @@ port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # make_configs NAME [key=value ...]: write $RUN_DIR/NAME-pgbouncer.ini from the
 # defaults below plus overrides, and NAME-candidate.ini = the same file with
-# only listen_port changed. Also (re)writes the userlist.
+# only listen_port changed, plus $EXTRA_POOLER_SETTINGS if set (candidate
+# only; space-separated key=value words, values without spaces, e.g.
+# EXTRA_POOLER_SETTINGS="fair_key=none": a key already in the file gets the
+# new value, others are added to [pgbouncer], the file's last section).
+# Also (re)writes the userlist.
 make_configs() {
     local name=$1 k u; shift
     declare -A kv=(
@@ -82,6 +86,19 @@ make_configs() {
         for k in $(printf '%s\n' "${!kv[@]}" | sort); do echo "$k = ${kv[$k]}"; done
     } > "$RUN_DIR/$name-pgbouncer.ini"
     sed "s/^listen_port = .*/listen_port = $CAND_PORT/" "$RUN_DIR/$name-pgbouncer.ini" > "$RUN_DIR/$name-candidate.ini"
+    if [ -n "${EXTRA_POOLER_SETTINGS:-}" ]; then
+        local kvx
+        for kvx in $EXTRA_POOLER_SETTINGS; do
+            case $kvx in *=*) ;; *) die "EXTRA_POOLER_SETTINGS: '$kvx' is not key=value" ;; esac
+        done
+        # shellcheck disable=SC2086  # one awk argument per key=value word
+        awk 'BEGIN { for (i = 1; i < ARGC; i++) { k = ARGV[i]; sub(/=.*/, "", k); v = ARGV[i];
+                     sub(/^[^=]*=/, "", v); val[k] = v; ord[++n] = k; ARGV[i] = "" } }
+             { k = $1 } $2 == "=" && (k in val) { print k " = " val[k]; done[k] = 1; next } { print }
+             END { for (i = 1; i <= n; i++) if (!(ord[i] in done)) { print ord[i] " = " val[ord[i]]; done[ord[i]] = 1 } }' \
+            $EXTRA_POOLER_SETTINGS < "$RUN_DIR/$name-candidate.ini" > "$RUN_DIR/$name-candidate.ini.new"
+        mv "$RUN_DIR/$name-candidate.ini.new" "$RUN_DIR/$name-candidate.ini"
+    fi
     chown $RUN_AS "$RUN_DIR"/*.ini "$RUN_DIR/userlist.txt"
 }
 

@@ -39,7 +39,7 @@ exec 2> >(tee -a "$OUT/log.txt" >&2)
     echo "candidate:  $POOLER_BIN ($("$POOLER_BIN" --version 2>&1 | head -n 1); sha256 $(sha256sum < "$POOLER_BIN" | cut -c1-12))"
     echo "repository: $REPO ($(GIT_OPTIONAL_LOCKS=0 git -C "$REPO" describe --always --dirty 2>/dev/null || echo 'not a git checkout'))"
     echo "load avg:   $(cat /proc/loadavg) (at start)"
-    echo "settings:   $(env | grep -E '^(QUICK|DURATION|REPS|CLIENTS|JOBS|POOL_SIZE|WORKLOADS|MODES|TOOL|VG_CLIENTS|TX_SMALL|TX_LARGE|SYSCALLS|COUNTS|HOLD|NOISY|QUIET|POOL|VARIANTS|TARGETS|QUIET_CLIENT)=' | tr '\n' ' ')(others: script defaults)"
+    echo "settings:   $(env | grep -E '^(QUICK|DURATION|REPS|CLIENTS|JOBS|POOL_SIZE|WORKLOADS|MODES|TOOL|VG_CLIENTS|TX_SMALL|TX_LARGE|SYSCALLS|COUNTS|HOLD|NOISY|QUIET|POOL|VARIANTS|TARGETS|QUIET_CLIENT|EXTRA_POOLER_SETTINGS)=' | tr '\n' ' ')(others: script defaults)"
 } | tee "$OUT/info.txt"
 
 trap '"$BENCH/pg.sh" stop' EXIT
