@@ -73,22 +73,15 @@ void client_set_state(struct client *c, enum client_state next)
 
 void client_addr_str(const struct client *c, char *buf, size_t n, int *port)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
-
 	*port = 0;
 	if (c->is_unix) {
 		snprintf(buf, n, "unix");
-		*port = 0;
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)n);
-		*port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)n);
-		*port = ntohs(in6->sin6_port);
+	} else if (c->addr.sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &c->addr.in4.sin_addr, buf, (socklen_t)n);
+		*port = ntohs(c->addr.in4.sin_port);
+	} else if (c->addr.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &c->addr.in6.sin6_addr, buf, (socklen_t)n);
+		*port = ntohs(c->addr.in6.sin6_port);
 	} else {
 		snprintf(buf, n, "unknown");
 	}
@@ -130,7 +123,9 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	c->state = CL_STARTUP;
 	c->is_unix = is_unix;
 	memcpy(&c->addr, addr, (size_t)addrlen < sizeof(c->addr) ? (size_t)addrlen : sizeof(c->addr));
-	getsockname(fd, (struct sockaddr *)&c->local, &llen);
+	c->addr.sa.sa_family = addr->sa_family;
+	if (getsockname(fd, &c->local.sa, &llen) != 0 || is_unix)
+		c->local.sa.sa_family = AF_UNIX;
 	c->connect_us = fw->now_us;
 	c->connect_wall_us = util_wall_us();
 	c->state_since_us = fw->now_us;

@@ -272,6 +272,19 @@ bool daemon_reload(struct fairway *fw)
 	return true;
 }
 
+/* pool_each_server callbacks; arg is the close reason. */
+static void close_if_idle(struct server *sv, void *arg)
+{
+	if (sv->state == SV_IDLE)
+		server_close(sv, arg);
+}
+
+static void close_when_idle(struct server *sv, void *arg)
+{
+	sv->close_needed = true;
+	close_if_idle(sv, arg);
+}
+
 static void refresh_pool_passwords(struct fairway *fw, struct database *db)
 {
 	struct list_head *pos;
@@ -317,23 +330,8 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 			db_free(db);
 			continue;
 		}
-		if (!util_streq(dc->connstr, db->conf->connstr)) {
-			struct list_head *ppos, *spos, *snext;
-
-			list_for_each(ppos, &db->pools)
-			{
-				struct pool *p = list_entry(ppos, struct pool, link);
-
-				list_for_each_safe(spos, snext, &p->servers)
-				{
-					struct server *sv = list_entry(spos, struct server, link);
-
-					sv->close_needed = true;
-					if (sv->state == SV_IDLE)
-						server_close(sv, "database configuration changed");
-				}
-			}
-		}
+		if (!util_streq(dc->connstr, db->conf->connstr))
+			pool_each_server(fw, db, close_when_idle, "database configuration changed");
 		db->conf = dc;
 		refresh_pool_passwords(fw, db);
 	}
@@ -403,58 +401,32 @@ static void resume_pool(struct pool *pool)
 
 void daemon_pause(struct fairway *fw, struct database *db)
 {
-	struct list_head *dpos, *ppos, *spos, *snext;
-
 	if (db != NULL)
 		db->paused = true;
 	else
 		fw->paused = true;
-	list_for_each(dpos, &fw->databases)
-	{
-		struct database *d = list_entry(dpos, struct database, link);
+	pool_each_server(fw, db, close_if_idle, "pause");
+}
 
-		if (db != NULL && d != db)
-			continue;
-		list_for_each(ppos, &d->pools)
-		{
-			struct pool *p = list_entry(ppos, struct pool, link);
+struct busy_count {
+	bool closing_only;
+	int n;
+};
 
-			list_for_each_safe(spos, snext, &p->servers)
-			{
-				struct server *sv = list_entry(spos, struct server, link);
+static void count_busy(struct server *sv, void *arg)
+{
+	struct busy_count *bc = arg;
 
-				if (sv->state == SV_IDLE)
-					server_close(sv, "pause");
-			}
-		}
-	}
+	if (bc->closing_only ? sv->close_needed : sv->state != SV_IDLE)
+		bc->n++;
 }
 
 int daemon_busy_servers(struct fairway *fw, struct database *db, bool closing_only)
 {
-	struct list_head *dpos, *ppos, *spos;
-	int n = 0;
+	struct busy_count bc = {closing_only, 0};
 
-	list_for_each(dpos, &fw->databases)
-	{
-		struct database *d = list_entry(dpos, struct database, link);
-
-		if (db != NULL && d != db)
-			continue;
-		list_for_each(ppos, &d->pools)
-		{
-			struct pool *p = list_entry(ppos, struct pool, link);
-
-			list_for_each(spos, &p->servers)
-			{
-				const struct server *sv = list_entry(spos, struct server, link);
-
-				if (closing_only ? sv->close_needed : sv->state != SV_IDLE)
-					n++;
-			}
-		}
-	}
-	return n;
+	pool_each_server(fw, db, count_busy, &bc);
+	return bc.n;
 }
 
 void daemon_suspend(struct fairway *fw)
@@ -540,26 +512,5 @@ void daemon_kill_db(struct database *db, const char *reason)
 
 void daemon_reconnect(struct fairway *fw, struct database *db)
 {
-	struct list_head *dpos, *ppos, *spos, *snext;
-
-	list_for_each(dpos, &fw->databases)
-	{
-		struct database *d = list_entry(dpos, struct database, link);
-
-		if (db != NULL && d != db)
-			continue;
-		list_for_each(ppos, &d->pools)
-		{
-			struct pool *p = list_entry(ppos, struct pool, link);
-
-			list_for_each_safe(spos, snext, &p->servers)
-			{
-				struct server *sv = list_entry(spos, struct server, link);
-
-				sv->close_needed = true;
-				if (sv->state == SV_IDLE)
-					server_close(sv, "reconnect requested");
-			}
-		}
-	}
+	pool_each_server(fw, db, close_when_idle, "reconnect requested");
 }

@@ -22,6 +22,7 @@ struct config;
 struct listener;
 struct cancel_map;
 struct evhttp;
+struct evbuffer;
 
 enum shutdown_mode {
 	SHUTDOWN_NONE,
@@ -70,6 +71,8 @@ struct fairway {
 	struct event *reaper;         /* owned; frees the graveyard after the loop turn */
 	struct event *io_flusher;     /* owned; writes queued output after each batch (io.c) */
 	struct list_head io_flush;    /* struct io with output or read changes to apply */
+	struct evbuffer *io_empty;    /* owned; io_input() of a connection with nothing read */
+	struct evbuffer *io_scratch;  /* owned; output of a connection that could not get a buffer */
 	struct event *tick;           /* owned; housekeeping timer (timer.c) */
 	struct event *signals[7];     /* owned */
 	struct listener *listeners;   /* owned, NULL-terminated list via ->next */

@@ -20,11 +20,13 @@
 #include "list.h"
 
 #define IO_DEFAULT_READ (16 * 1024)
+#define IO_FIRST_READ   2048
 
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out;  /* owned */
+	struct evbuffer *in, *out;  /* owned; NULL while empty (idle connections hold no
+				     * buffers): io_input/io_output make them on demand */
 	struct event *ev_read;      /* owned; persistent while reading is on */
 	struct event *ev_write;     /* owned; armed when the socket is full or connecting */
 	struct list_head flush_link; /* fw->io_flush while a flush is queued */
@@ -38,11 +40,26 @@ struct io {
 	bool write_armed;
 	bool connecting;
 	bool failed;       /* an event ended the stream: no more I/O */
+	bool failed_alloc; /* an output buffer could not be made: fail at the flush */
 	bool in_lookup;    /* inside evdns_getaddrinfo(): its callback may run at once */
 	bool lookup_done;
 	bool lookup_failed;
 	int port;          /* for io_connect_hostname */
 };
+
+static void write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Arms the write event (made on first use: most sockets never fill up). */
+static bool arm_write(struct io *io)
+{
+	if (io->ev_write == NULL &&
+	    (io->ev_write = event_new(io->fw->base, io->fd, EV_WRITE, write_cb, io)) == NULL)
+		return false;
+	if (!io->write_armed && event_add(io->ev_write, NULL) != 0)
+		return false;
+	io->write_armed = true;
+	return true;
+}
 
 static void queue_flush(struct io *io)
 {
@@ -66,12 +83,29 @@ static void io_fail(struct io *io, int what)
 }
 
 /* Writes what is queued; false if the io failed. */
+/* Idle connections keep no buffers: empty ones are freed after the flush. */
+static void release_empty_buffers(struct io *io)
+{
+	if (io->in != NULL && evbuffer_get_length(io->in) == 0) {
+		evbuffer_free(io->in);
+		io->in = NULL;
+	}
+	if (io->out != NULL && evbuffer_get_length(io->out) == 0 && !list_is_linked(&io->flush_link)) {
+		evbuffer_free(io->out);
+		io->out = NULL;
+	}
+}
+
 static bool flush_one(struct io *io)
 {
-	size_t before = evbuffer_get_length(io->out);
+	size_t before = io->out != NULL ? evbuffer_get_length(io->out) : 0;
 
 	if (io->connecting || io->failed || io->fd < 0)
 		return true;
+	if (io->failed_alloc) {
+		io_fail(io, IO_EV_ERROR);
+		return false;
+	}
 	if (io->want_read != io->read_added) {
 		if (io->want_read)
 			event_add(io->ev_read, NULL);
@@ -79,25 +113,31 @@ static bool flush_one(struct io *io)
 			event_del(io->ev_read);
 		io->read_added = io->want_read;
 	}
-	if (before == 0)
+	if (before == 0) {
+		release_empty_buffers(io);
 		return true;
+	}
 	while (evbuffer_get_length(io->out) > 0) {
 		int n = evbuffer_write(io->out, io->fd);
 
 		if (n > 0)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			if (!io->write_armed) {
-				event_add(io->ev_write, NULL);
-				io->write_armed = true;
+			if (!arm_write(io)) {
+				io_fail(io, IO_EV_ERROR);
+				return false;
 			}
 			break;
 		}
 		io_fail(io, IO_EV_ERROR);
 		return false;
 	}
-	if (evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL)
+	if (evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL) {
+		/* on_drained may queue more output or free the io: look at it no more. */
 		io->on_drained(io, io->arg);
+		return true;
+	}
+	release_empty_buffers(io);
 	return true;
 }
 
@@ -113,13 +153,16 @@ static void flusher_cb(evutil_socket_t fd, short what, void *arg)
 		list_del(&io->flush_link);
 		flush_one(io);
 	}
+	evbuffer_drain(fw->io_scratch, evbuffer_get_length(fw->io_scratch));
 }
 
 bool io_init(struct fairway *fw)
 {
 	list_init(&fw->io_flush);
 	fw->io_flusher = event_new(fw->base, -1, 0, flusher_cb, fw);
-	return fw->io_flusher != NULL;
+	fw->io_empty = evbuffer_new();
+	fw->io_scratch = evbuffer_new();
+	return fw->io_flusher != NULL && fw->io_empty != NULL && fw->io_scratch != NULL;
 }
 
 void io_shutdown(struct fairway *fw)
@@ -127,6 +170,11 @@ void io_shutdown(struct fairway *fw)
 	if (fw->io_flusher != NULL)
 		event_free(fw->io_flusher);
 	fw->io_flusher = NULL;
+	if (fw->io_empty != NULL)
+		evbuffer_free(fw->io_empty);
+	if (fw->io_scratch != NULL)
+		evbuffer_free(fw->io_scratch);
+	fw->io_empty = fw->io_scratch = NULL;
 }
 
 static void read_cb(evutil_socket_t fd, short what, void *arg)
@@ -143,7 +191,19 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		io->read_added = false;
 		return;
 	}
-	nvec = evbuffer_reserve_space(io->in, (ev_ssize_t)io->max_read, vec, 2);
+	size_t want = io->max_read;
+
+	if (io->in == NULL) {
+		/* A connection waking from idle mostly brings one small message:
+		 * a small first read keeps thousands of idle clients from leaving
+		 * big freed chunks behind in the heap. */
+		want = IO_FIRST_READ;
+		if ((io->in = evbuffer_new()) == NULL) {
+			io_fail(io, IO_EV_ERROR);
+			return;
+		}
+	}
+	nvec = evbuffer_reserve_space(io->in, (ev_ssize_t)want, vec, 2);
 	if (nvec <= 0) {
 		io_fail(io, IO_EV_ERROR);
 		return;
@@ -195,8 +255,7 @@ static bool attach_fd(struct io *io, int fd)
 {
 	io->fd = fd;
 	io->ev_read = event_new(io->fw->base, fd, EV_READ | EV_PERSIST, read_cb, io);
-	io->ev_write = event_new(io->fw->base, fd, EV_WRITE, write_cb, io);
-	return io->ev_read != NULL && io->ev_write != NULL;
+	return io->ev_read != NULL; /* the write event is made when first needed */
 }
 
 struct io *io_new(struct fairway *fw, int fd)
@@ -209,9 +268,7 @@ struct io *io_new(struct fairway *fw, int fd)
 	io->fd = -1;
 	io->max_read = IO_DEFAULT_READ;
 	list_init(&io->flush_link);
-	io->in = evbuffer_new();
-	io->out = evbuffer_new();
-	if (io->in == NULL || io->out == NULL || (fd >= 0 && !attach_fd(io, fd))) {
+	if (fd >= 0 && !attach_fd(io, fd)) {
 		io->fd = fd;
 		io_free(io);
 		return NULL;
@@ -231,18 +288,26 @@ void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn ev
 
 struct evbuffer *io_input(struct io *io)
 {
-	return io->in;
+	/* Nothing read: an always-empty buffer stands in (callers only read it). */
+	return io->in != NULL ? io->in : io->fw->io_empty;
 }
 
 struct evbuffer *io_output(struct io *io)
 {
+	if (io->out == NULL && (io->out = evbuffer_new()) == NULL) {
+		/* Out of memory: the connection fails at the flush; the writes go
+		 * to a scratch buffer that the flusher empties. */
+		io->failed_alloc = true;
+		queue_flush(io);
+		return io->fw->io_scratch;
+	}
 	queue_flush(io);
 	return io->out;
 }
 
 size_t io_output_length(const struct io *io)
 {
-	return evbuffer_get_length(io->out);
+	return io->out != NULL ? evbuffer_get_length(io->out) : 0;
 }
 
 void io_read_on(struct io *io)
@@ -290,9 +355,7 @@ bool io_connect(struct io *io, const struct sockaddr *sa, socklen_t len)
 	if (connect(fd, sa, len) != 0 && errno != EINPROGRESS)
 		return false;
 	io->connecting = true;
-	event_add(io->ev_write, NULL);
-	io->write_armed = true;
-	return true;
+	return arm_write(io);
 }
 
 static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)

@@ -420,7 +420,9 @@ void pool_server_idle(struct server *sv)
 		server_close(sv, "pause");
 		return;
 	}
-	if (give_slot_to_other_pool(sv))
+	/* Only a server that just served a client changes hands: a fresh login
+	 * always serves its own pool once, so slots cannot bounce unused. */
+	if (sv->state == SV_ACTIVE && give_slot_to_other_pool(sv))
 		return;
 	if ((e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
 		struct client *c = container_of(e, struct client, wait);
@@ -493,38 +495,63 @@ static int user_max_connections(const struct pool *pool)
 }
 
 /* May one more server be opened for pool?  Logs when the reserve is used. */
-/* Server time a pool has received relative to its user's fair_weight: the
- * virtual time of pools competing for max_db_connections. */
-static uint64_t pool_vtime(const struct pool *pool)
+/* An idle server of another pool is taken for a pool at max_db_connections
+ * only once it has idled this long (or its pool is over its share): lending
+ * idle capacity without closing and reopening servers on every query. */
+#define EVICT_IDLE_US (250 * 1000)
+
+static uint64_t pool_weight(const struct pool *pool)
 {
 	const struct user_conf *uc = user_conf_of(pool, pool->user);
-	uint64_t w = uc != NULL && uc->fair_weight > 0 ? (uint64_t)uc->fair_weight : 1;
 
-	return pool->waitq.total_server_time_us / w;
+	return uc != NULL && uc->fair_weight > 0 ? (uint64_t)uc->fair_weight : 1;
 }
 
-/* Another pool of the same database that waits for a server and has
- * received the least server time; NULL if none waits. */
-static struct pool *neediest_other_pool(const struct pool *pool)
+/* A pool's share of max_db_connections among the pools of its database that
+ * want servers (hold some or wait for one), by fair_weight; at least 1. */
+static int fair_share(const struct pool *pool, int max_db)
+{
+	uint64_t sum = 0;
+	struct list_head *pos;
+	int share;
+
+	list_for_each(pos, &pool->db->pools)
+	{
+		const struct pool *p = list_entry(pos, struct pool, link);
+
+		if (p == pool || p->n_servers > 0 || sched_count(&p->waitq) > 0)
+			sum += pool_weight(p);
+	}
+	share = sum == 0 ? max_db : (int)((uint64_t)max_db * pool_weight(pool) / sum);
+	return share < 1 ? 1 : share;
+}
+
+/* The waiting pool of the database furthest below its share; NULL if none. */
+static struct pool *neediest_other_pool(const struct pool *pool, int max_db)
 {
 	struct pool *best = NULL;
+	int best_gap = 0;
 	struct list_head *pos;
 
 	list_for_each(pos, &pool->db->pools)
 	{
 		struct pool *p = list_entry(pos, struct pool, link);
+		int gap;
 
 		if (p == pool || sched_count(&p->waitq) == 0 || pool_is_paused(p))
 			continue;
-		if (best == NULL || pool_vtime(p) < pool_vtime(best))
+		gap = fair_share(p, max_db) - p->n_servers;
+		if (gap > best_gap) {
 			best = p;
+			best_gap = gap;
+		}
 	}
 	return best;
 }
 
-/* max_db_connections binds: a released server of pool goes to the pool of
- * the database that has had the least server time, as a new connection (the
- * server belongs to its user).  true if sv was closed for that. */
+/* max_db_connections binds: a server released by a pool at or over its share
+ * goes, as a new connection (a server belongs to its user), to a waiting
+ * pool under its share.  true if sv was closed for that. */
 static bool give_slot_to_other_pool(struct server *sv)
 {
 	struct pool *pool = sv->pool, *other;
@@ -532,28 +559,35 @@ static bool give_slot_to_other_pool(struct server *sv)
 
 	if (max_db <= 0 || pool->db->n_servers < max_db)
 		return false;
-	other = neediest_other_pool(pool);
-	if (other == NULL ||
-	    (sched_count(&pool->waitq) > 0 && pool_vtime(other) >= pool_vtime(pool)))
+	if (pool->n_servers < fair_share(pool, max_db))
+		return false;
+	other = neediest_other_pool(pool, max_db);
+	if (other == NULL)
 		return false;
 	server_close(sv, "evicted");
 	pool_maybe_launch(other);
 	return true;
 }
 
-/* At max_db_connections with nobody else needing them, an idle server of
- * another pool of the database makes room for this one. */
+/* At max_db_connections, an idle server of another pool makes room for this
+ * one if that pool is over its share or the server has idled a while. */
 static bool evict_idle_for(struct pool *pool)
 {
+	int max_db = db_max_connections(pool->db);
 	struct list_head *pos;
 
 	list_for_each(pos, &pool->db->pools)
 	{
 		struct pool *p = list_entry(pos, struct pool, link);
+		struct server *sv;
 
 		if (p == pool || list_empty(&p->idle_servers))
 			continue;
-		server_close(list_entry(p->idle_servers.prev, struct server, idle_link), "evicted");
+		sv = list_entry(p->idle_servers.prev, struct server, idle_link);
+		if (p->n_servers <= fair_share(p, max_db) &&
+		    pool->fw->now_us - sv->idle_since_us < EVICT_IDLE_US)
+			continue;
+		server_close(sv, "evicted");
 		return true;
 	}
 	return false;
@@ -656,5 +690,25 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 		struct client *c = container_of(pos, struct client, login_link);
 
 		client_fail(c, sqlstate, "%s", msg);
+	}
+}
+
+void pool_each_server(struct fairway *fw, struct database *db, pool_server_fn fn, void *arg)
+{
+	struct list_head *dpos, *ppos, *spos, *snext;
+
+	list_for_each(dpos, &fw->databases)
+	{
+		struct database *d = list_entry(dpos, struct database, link);
+
+		if (db != NULL && d != db)
+			continue;
+		list_for_each(ppos, &d->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+
+			list_for_each_safe(spos, snext, &p->servers)
+				fn(list_entry(spos, struct server, link), arg);
+		}
 	}
 }

@@ -122,6 +122,10 @@ double pool_saturation_pct(const struct pool *pool, bool period);
 void pool_period_reset(struct pool *pool);
 /* The fairness key of a client under the current fair_key setting. */
 const char *pool_fair_key(const struct client *c, char *buf, size_t n);
+/* Calls fn on every server of db (every database when db is NULL); fn may
+ * close the server it is given. */
+typedef void (*pool_server_fn)(struct server *sv, void *arg);
+void pool_each_server(struct fairway *fw, struct database *db, pool_server_fn fn, void *arg);
 /* Age of the oldest waiter in microseconds (0 if none). */
 uint64_t pool_maxwait_us(const struct pool *pool);
 

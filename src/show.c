@@ -229,16 +229,16 @@ static const char *client_show_state(const struct client *c)
 	return "closing";
 }
 
-static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t n, int *port)
+static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t n, int *port)
 {
 	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
 
 		inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)n);
 		*port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)n);
 		*port = ntohs(in6->sin6_port);
@@ -265,7 +265,7 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 
 		nb.next = 0;
 		client_addr_str(c, addr, sizeof(addr), &port);
-		sockaddr_text(&c->local, laddr, sizeof(laddr), &lport);
+		sockaddr_text(&c->local.sa, laddr, sizeof(laddr), &lport);
 		snprintf(ptr, sizeof(ptr), "C-%" PRIu64, c->id);
 		if (c->server != NULL)
 			snprintf(link, sizeof(link), "S-%" PRIu64, c->server->id);
@@ -344,7 +344,7 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 				if (sv->io != NULL &&
 				    getsockname(io_fd(sv->io), (struct sockaddr *)&ss,
 						&sl) == 0)
-					sockaddr_text(&ss, laddr, sizeof(laddr), &lport);
+					sockaddr_text((const struct sockaddr *)&ss, laddr, sizeof(laddr), &lport);
 				snprintf(ptr, sizeof(ptr), "S-%" PRIu64, sv->id);
 				if (sv->client != NULL)
 					snprintf(link, sizeof(link), "C-%" PRIu64, sv->client->id);

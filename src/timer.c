@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "admin.h"
@@ -312,8 +313,12 @@ void timer_tick(struct fairway *fw)
 			check_servers(p);
 		}
 	}
-	if (fw->now_us / client_check_us != (fw->now_us - TICK_MS * 1000) / client_check_us)
+	if (fw->now_us / client_check_us != (fw->now_us - TICK_MS * 1000) / client_check_us) {
 		check_clients(fw);
+		/* Bursts of logins leave freed buffers in the heap: give the pages
+		 * back, so resident memory follows the clients actually held. */
+		malloc_trim(64 * 1024);
+	}
 	if (fw->cfg->stats_period_us > 0 &&
 	    fw->now_us - fw->last_stats_us >= (uint64_t)fw->cfg->stats_period_us)
 		stats_period(fw);
