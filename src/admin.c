@@ -3,9 +3,9 @@
  * after which the connection stays usable. */
 #include "admin.h"
 
+#include "io.h"
 #include <ctype.h>
 #include <event2/buffer.h>
-#include "io.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +29,16 @@ enum admin_wait { ADMIN_WAIT_NONE, ADMIN_WAIT_PAUSE, ADMIN_WAIT_CLOSE };
 void admin_welcome(struct client *c)
 {
 	static const char *const params[][2] = {
-		{"server_version", "15.0 (" FAIRWAY_VERSION_STR ")"},
-		{"server_encoding", "UTF8"},
-		{"client_encoding", "UTF8"},
-		{"DateStyle", "ISO, MDY"},
-		{"TimeZone", "UTC"},
-		{"integer_datetimes", "on"},
-		{"standard_conforming_strings", "on"},
-		{"IntervalStyle", "postgres"},
-		{"is_superuser", "off"},
-		{"application_name", ""},
+	    {"server_version", "15.0 (" FAIRWAY_VERSION_STR ")"},
+	    {"server_encoding", "UTF8"},
+	    {"client_encoding", "UTF8"},
+	    {"DateStyle", "ISO, MDY"},
+	    {"TimeZone", "UTC"},
+	    {"integer_datetimes", "on"},
+	    {"standard_conforming_strings", "on"},
+	    {"IntervalStyle", "postgres"},
+	    {"is_superuser", "off"},
+	    {"application_name", ""},
 	};
 	struct evbuffer *out = io_output(c->io);
 	bool ok = true;
@@ -91,8 +91,7 @@ static bool command_ok(struct evbuffer *out, const char *tag)
 }
 
 /* The database named by a console command, or NULL after an error reply. */
-static struct database *named_db(struct client *c, const char *name, struct evbuffer *out,
-				 bool *ok)
+static struct database *named_db(struct client *c, const char *name, struct evbuffer *out, bool *ok)
 {
 	struct database *db = db_lookup(c->fw, name, false);
 
@@ -175,13 +174,13 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 	}
 	if (!c->is_admin)
 		return send_error(out, SQLSTATE_INSUFFICIENT_PRIVILEGE,
-				  "admin access needed for this command");
+		                  "admin access needed for this command");
 	if (strcasecmp(w[0], "SET") == 0)
 		return admin_set(c, q, out);
 	if (strcasecmp(w[0], "RELOAD") == 0 && n == 1) {
 		if (!daemon_reload(fw))
 			return send_error(out, SQLSTATE_CONFIG_FILE_ERROR,
-					  "RELOAD failed, see logs for additional details");
+			                  "RELOAD failed, see logs for additional details");
 		return command_ok(out, "RELOAD");
 	}
 	if ((strcasecmp(w[0], "PAUSE") == 0 || strcasecmp(w[0], "RESUME") == 0 ||
@@ -192,10 +191,10 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		if (strcasecmp(w[0], "RESUME") == 0) {
 			if (fw->shutdown != SHUTDOWN_NONE)
 				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
-						  "pooler is shutting down");
+				                  "pooler is shutting down");
 			if (!fw->paused && !fw->suspended && (db == NULL || !db->paused))
 				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
-						  "pooler is not paused/suspended");
+				                  "pooler is not paused/suspended");
 			daemon_resume(fw, db);
 			return command_ok(out, "RESUME");
 		}
@@ -206,11 +205,12 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		if (strcasecmp(w[0], "PAUSE") == 0) {
 			if (db == NULL ? fw->paused : db->paused)
 				return send_error(out, SQLSTATE_PROTOCOL_VIOLATION,
-						  "already paused");
+				                  "already paused");
 			daemon_pause(fw, db);
 		}
 		/* PAUSE and WAIT_CLOSE answer once their servers are done (admin_check_waits). */
-		c->admin_wait = strcasecmp(w[0], "PAUSE") == 0 ? ADMIN_WAIT_PAUSE : ADMIN_WAIT_CLOSE;
+		c->admin_wait =
+		    strcasecmp(w[0], "PAUSE") == 0 ? ADMIN_WAIT_PAUSE : ADMIN_WAIT_CLOSE;
 		free(c->admin_wait_db);
 		c->admin_wait_db = db != NULL ? strdup(db->name) : NULL;
 		return true;
@@ -224,9 +224,8 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 	if (strcasecmp(w[0], "KILL") == 0 && n == 1) {
 		struct list_head *pos, *next;
 
-		list_for_each_safe(pos, next, &fw->databases)
-			daemon_kill_db(list_entry(pos, struct database, link),
-				       "database killed by admin");
+		list_for_each_safe(pos, next, &fw->databases) daemon_kill_db(
+		    list_entry(pos, struct database, link), "database killed by admin");
 		return command_ok(out, "KILL");
 	}
 	if (strcasecmp(w[0], "KILL_CLIENT") == 0 && n == 2) {
@@ -235,14 +234,16 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		struct list_head *pos;
 
 		if (*end != '\0' || end == w[1])
-			return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: KILL_CLIENT id");
+			return send_error(out, SQLSTATE_SYNTAX_ERROR,
+			                  "syntax error: KILL_CLIENT id");
 		list_for_each(pos, &fw->clients)
 		{
 			struct client *k = list_entry(pos, struct client, link);
 
 			if (k->id != id || k == c)
 				continue;
-			client_fail(k, SQLSTATE_ADMIN_SHUTDOWN, "client killed by admin (KILL_CLIENT)");
+			client_fail(k, SQLSTATE_ADMIN_SHUTDOWN,
+			            "client killed by admin (KILL_CLIENT)");
 			return command_ok(out, "KILL_CLIENT");
 		}
 		return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, "client not found");
@@ -272,8 +273,9 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 		else if (n == 2 && strcasecmp(w[1], "WAIT_FOR_CLIENTS") == 0)
 			mode = SHUTDOWN_WAIT_CLIENTS;
 		else if (n == 2)
-			return send_error(out, SQLSTATE_SYNTAX_ERROR,
-					  "syntax error: SHUTDOWN [WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS]");
+			return send_error(
+			    out, SQLSTATE_SYNTAX_ERROR,
+			    "syntax error: SHUTDOWN [WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS]");
 		log_info("SHUTDOWN command issued by %s", c->user);
 		daemon_shutdown(fw, mode);
 		return command_ok(out, "SHUTDOWN");
@@ -305,9 +307,8 @@ void admin_check_waits(struct fairway *fw)
 		    !wait_done(c))
 			continue;
 		out = io_output(c->io);
-		if (!proto_put_command_complete(out, c->admin_wait == ADMIN_WAIT_PAUSE
-							     ? "PAUSE"
-							     : "WAIT_CLOSE") ||
+		if (!proto_put_command_complete(
+		        out, c->admin_wait == ADMIN_WAIT_PAUSE ? "PAUSE" : "WAIT_CLOSE") ||
 		    !proto_put_rfq(out, 'I')) {
 			client_close(c, "out of memory");
 			continue;
@@ -337,8 +338,8 @@ void admin_process(struct client *c)
 		st = proto_parse_hdr(hdr, 5, false, ADMIN_MAX_QUERY, &h);
 		if (st != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-				    st == PROTO_TOO_BIG ? "console query too long"
-							: "invalid packet length");
+			            st == PROTO_TOO_BIG ? "console query too long"
+			                                : "invalid packet length");
 			return;
 		}
 		if (h.type == 'X') {
@@ -347,7 +348,7 @@ void admin_process(struct client *c)
 		}
 		if (h.type != 'Q') {
 			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-				    "the console supports the simple query protocol only");
+			            "the console supports the simple query protocol only");
 			return;
 		}
 		if (evbuffer_get_length(in) < 5 + (size_t)h.body_len)

@@ -3,9 +3,9 @@
  * pgbouncer over the Unix socket from the daemon's own uid). */
 #include "auth.h"
 
+#include "io.h"
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
-#include "io.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -116,7 +116,8 @@ void auth_begin(struct client *c)
 		return;
 	case AUTH_TRUST:
 		if (cfg->auth_file != NULL && secret == NULL) {
-			client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "\"trust\" authentication failed");
+			client_fail(c, SQLSTATE_INVALID_AUTHORIZATION,
+			            "\"trust\" authentication failed");
 			return;
 		}
 		client_auth_done(c);
@@ -139,7 +140,7 @@ void auth_begin(struct client *c)
 	case AUTH_LDAP:
 	case AUTH_PAM:
 		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-			    "this auth_type is not supported yet by Fairway");
+		            "this auth_type is not supported yet by Fairway");
 		return;
 	}
 }
@@ -161,7 +162,7 @@ static bool check_cleartext(const struct client *c, const char *secret, const ch
 
 		if (!scram_parse_secret(secret, &want) ||
 		    !scram_secret_from_password(given, want.salt, want.salt_len, want.iterations,
-						&got))
+		                                &got))
 			return false;
 		ok = bytes_equal(want.stored_key, got.stored_key, sizeof(got.stored_key)) &&
 		     bytes_equal(want.server_key, got.server_key, sizeof(got.server_key));
@@ -201,10 +202,10 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 
 		if (!util_random(salt, sizeof(salt)) ||
 		    !scram_secret_from_password(secret, salt, sizeof(salt),
-						c->fw->cfg->scram_iterations > 0
-							? c->fw->cfg->scram_iterations
-							: SCRAM_DEFAULT_ITERATIONS,
-						&sec)) {
+		                                c->fw->cfg->scram_iterations > 0
+		                                    ? c->fw->cfg->scram_iterations
+		                                    : SCRAM_DEFAULT_ITERATIONS,
+		                                &sec)) {
 			client_fail(c, SQLSTATE_INTERNAL_ERROR, "cannot build SCRAM secret");
 			return;
 		}
@@ -212,11 +213,11 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 	} else {
 		/* Unknown user or an md5 secret: run the exchange, fail the proof. */
 		scram_server_init_mock(c->scram, c->user, c->fw->scram_mock_key,
-				       sizeof(c->fw->scram_mock_key));
+		                       sizeof(c->fw->scram_mock_key));
 	}
 	OPENSSL_cleanse(&sec, sizeof(sec));
 	if (!scram_server_first(c->scram, (const char *)data, dlen, out, sizeof(out), err,
-				sizeof(err))) {
+	                        sizeof(err))) {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
 		return;
 	}
@@ -233,7 +234,7 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 	enum scram_result res;
 
 	res = scram_server_final(c->scram, (const char *)body, len, out, sizeof(out), err,
-				 sizeof(err));
+	                         sizeof(err));
 	if (res == SCRAM_BAD_PROOF) {
 		client_fail(c, SQLSTATE_INVALID_PASSWORD, "SASL authentication failed");
 		return;
@@ -270,10 +271,10 @@ void auth_handle(struct client *c, const uint8_t *body, size_t len)
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed password packet");
 			return;
 		}
-		if (c->auth_step == AUTH_STEP_PASSWORD ? !check_cleartext(c, secret, given)
-						       : (secret == NULL ||
-							  !pg_md5_check_response(secret, c->user,
-										 c->md5_salt, given))) {
+		if (c->auth_step == AUTH_STEP_PASSWORD
+		        ? !check_cleartext(c, secret, given)
+		        : (secret == NULL ||
+		           !pg_md5_check_response(secret, c->user, c->md5_salt, given))) {
 			auth_fail_password(c);
 			return;
 		}

@@ -2,8 +2,8 @@
  * connections that carry a CancelRequest to a server. */
 #include "cancel.h"
 
-#include <event2/buffer.h>
 #include "io.h"
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>

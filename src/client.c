@@ -3,11 +3,11 @@
  * ends goes through client_close(). */
 #include "client.h"
 
+#include "io.h"
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include "io.h"
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -38,23 +38,23 @@
 #define BACKLOG_LOW_BYTES (64 * 1024)
 
 static const char *const client_state_names[] = {
-	[CL_STARTUP] = "startup", [CL_AUTH] = "auth",         [CL_LOGIN] = "login",
-	[CL_IDLE] = "idle",       [CL_WAITING] = "waiting",   [CL_ACTIVE] = "active",
-	[CL_DRAINING] = "draining", [CL_CLOSED] = "closed",
+    [CL_STARTUP] = "startup",   [CL_AUTH] = "auth",       [CL_LOGIN] = "login",
+    [CL_IDLE] = "idle",         [CL_WAITING] = "waiting", [CL_ACTIVE] = "active",
+    [CL_DRAINING] = "draining", [CL_CLOSED] = "closed",
 };
 _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CL_STATE_COUNT,
-	       "every client state needs a name");
+               "every client state needs a name");
 
 #define TO(s) (1u << (s))
 static const unsigned client_may_enter[CL_STATE_COUNT] = {
-	[CL_STARTUP] = TO(CL_AUTH) | TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_AUTH] = TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_LOGIN] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_IDLE] = TO(CL_WAITING) | TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_WAITING] = TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_ACTIVE] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
-	[CL_DRAINING] = TO(CL_CLOSED),
-	[CL_CLOSED] = 0,
+    [CL_STARTUP] = TO(CL_AUTH) | TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_AUTH] = TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_LOGIN] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_IDLE] = TO(CL_WAITING) | TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_WAITING] = TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_ACTIVE] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_DRAINING] = TO(CL_CLOSED),
+    [CL_CLOSED] = 0,
 };
 
 const char *client_state_name(enum client_state s)
@@ -100,7 +100,7 @@ void client_log(int level, const struct client *c, const char *fmt, ...)
 	va_end(ap);
 	client_addr_str(c, addr, sizeof(addr), &port);
 	log_msg((enum log_level)level, "C-%" PRIu64 ": %s/%s@%s:%d %s", c->id,
-		c->dbname ? c->dbname : "(nodb)", c->user ? c->user : "(nouser)", addr, port, msg);
+	        c->dbname ? c->dbname : "(nodb)", c->user ? c->user : "(nouser)", addr, port, msg);
 }
 
 static void client_read_cb(struct io *io, void *arg);
@@ -108,7 +108,7 @@ static void client_write_cb(struct io *io, void *arg);
 static void client_event_cb(struct io *io, int what, void *arg);
 
 void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int addrlen,
-		   bool is_unix)
+                   bool is_unix)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	socklen_t llen = sizeof(c->local);
@@ -122,7 +122,8 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	c->id = ++fw->next_id;
 	c->state = CL_STARTUP;
 	c->is_unix = is_unix;
-	memcpy(&c->addr, addr, (size_t)addrlen < sizeof(c->addr) ? (size_t)addrlen : sizeof(c->addr));
+	memcpy(&c->addr, addr,
+	       (size_t)addrlen < sizeof(c->addr) ? (size_t)addrlen : sizeof(c->addr));
 	c->addr.sa.sa_family = addr->sa_family;
 	if (getsockname(fd, &c->local.sa, &llen) != 0 || is_unix)
 		c->local.sa.sa_family = AF_UNIX;
@@ -150,7 +151,7 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	io_read_on(c->io);
 	if (fw->cfg->max_client_conn > 0 && fw->n_clients > fw->cfg->max_client_conn) {
 		client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
-			    "no more connections allowed (max_client_conn)");
+		            "no more connections allowed (max_client_conn)");
 		return;
 	}
 	if (fw->shutdown != SHUTDOWN_NONE && !is_unix) {
@@ -167,8 +168,8 @@ void client_close(struct client *c, const char *reason)
 		return;
 	if ((c->state != CL_STARTUP || c->user != NULL) && !c->close_logged) {
 		if (fw->cfg->log_disconnections)
-			client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", reason,
-				   (fw->now_us - c->connect_us) / USEC);
+			client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)",
+			           reason, (fw->now_us - c->connect_us) / USEC);
 	}
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
@@ -234,7 +235,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 		client_log(LOG_LVL_WARNING, c, "pooler error: %s", msg);
 	if (c->fw->cfg->log_disconnections)
 		client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", msg,
-			   (c->fw->now_us - c->connect_us) / USEC);
+		           (c->fw->now_us - c->connect_us) / USEC);
 	c->close_logged = true;
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
@@ -310,8 +311,8 @@ void client_auth_done(struct client *c)
 	}
 	c->pool = pool;
 	pool_count_client(pool, c->state, +1);
-	if (c->has_scram_key && pool->password != NULL &&
-	    strcmp(pool->user, c->user) == 0 && strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
+	if (c->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
+	    strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
 		memcpy(pool->scram_client_key, c->scram_client_key, sizeof(pool->scram_client_key));
 		pool->has_scram_key = true;
 	}
@@ -323,12 +324,12 @@ void client_auth_done(struct client *c)
 	{
 		const struct user_conf *uc = config_find_user(fw->cfg, c->user);
 		int max_user = uc != NULL && uc->max_user_client_connections >= 0
-				       ? uc->max_user_client_connections
-				       : fw->cfg->max_user_client_connections;
+		                   ? uc->max_user_client_connections
+		                   : fw->cfg->max_user_client_connections;
 
 		if (max_user > 0 && pool->puser->n_clients > max_user) {
 			client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
-				    "no more connections allowed (max_user_client_connections)");
+			            "no more connections allowed (max_user_client_connections)");
 			return;
 		}
 	}
@@ -376,15 +377,15 @@ static bool check_login_limits(struct client *c)
 
 	if (c->db->disabled) {
 		client_fail(c, SQLSTATE_CANNOT_CONNECT_NOW, "database \"%s\" is disabled",
-			    c->dbname);
+		            c->dbname);
 		return false;
 	}
 	max_db = c->db->conf->max_db_client_connections >= 0
-			 ? c->db->conf->max_db_client_connections
-			 : cfg->max_db_client_connections;
+	             ? c->db->conf->max_db_client_connections
+	             : cfg->max_db_client_connections;
 	if (max_db > 0 && c->db->n_clients >= max_db) {
 		client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS,
-			    "no more connections allowed (max_db_client_connections)");
+		            "no more connections allowed (max_db_client_connections)");
 		return false;
 	}
 	return true;
@@ -446,7 +447,7 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 	}
 	if (fw->cfg->log_connections)
 		client_log(LOG_LVL_INFO, c, "login attempt: db=%s user=%s tls=no", c->dbname,
-			   c->user);
+		           c->user);
 	if (strcmp(c->dbname, "pgbouncer") == 0 || strcmp(c->dbname, "fairway") == 0) {
 		c->is_console = true;
 		auth_begin(c);
@@ -481,7 +482,8 @@ static void process_startup(struct client *c)
 		evbuffer_copyout(in, hdr, 4);
 		st = proto_parse_hdr(hdr, 4, true, PROTO_STARTUP_MAX_LEN, &h);
 		if (st == PROTO_BAD_LENGTH || st == PROTO_TOO_BIG) {
-			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid startup packet length");
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+			            "invalid startup packet length");
 			return;
 		}
 		if (avail < 4 + (size_t)h.body_len)
@@ -510,8 +512,8 @@ static void process_startup(struct client *c)
 			continue;
 		}
 		if (sp.code == PROTO_CANCEL_CODE) {
-			struct client *target = cancel_lookup(c->fw->cancels, sp.cancel_pid,
-							      sp.cancel_key);
+			struct client *target =
+			    cancel_lookup(c->fw->cancels, sp.cancel_pid, sp.cancel_key);
 
 			free(body);
 			if (target != NULL && target->server != NULL)
@@ -522,8 +524,8 @@ static void process_startup(struct client *c)
 		if ((sp.code >> 16) != 3) {
 			free(body);
 			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-				    "unsupported frontend protocol %u.%u: server supports 3.0",
-				    sp.code >> 16, sp.code & 0xffff);
+			            "unsupported frontend protocol %u.%u: server supports 3.0",
+			            sp.code >> 16, sp.code & 0xffff);
 			return;
 		}
 		handle_startup_params(c, &sp);
@@ -548,8 +550,8 @@ static void process_auth(struct client *c)
 		st = proto_parse_hdr(hdr, 5, false, 8192, &h);
 		if (st != PROTO_OK || h.type != 'p') {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-				    st == PROTO_OK ? "expected password message"
-						   : "invalid packet length");
+			            st == PROTO_OK ? "expected password message"
+			                           : "invalid packet length");
 			return;
 		}
 		if (evbuffer_get_length(in) < 5 + (size_t)h.body_len)
@@ -586,9 +588,9 @@ static void forward_to_server(struct client *c)
 	struct evbuffer *in = io_input(c->io);
 	struct server *sv = c->server;
 	struct evbuffer *out = io_output(sv->io);
-	uint32_t max_body = (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff
-					       ? 0x7fffffff
-					       : c->fw->cfg->max_packet_size);
+	uint32_t max_body =
+	    (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff ? 0x7fffffff
+	                                                        : c->fw->cfg->max_packet_size);
 	uint64_t moved = 0;
 
 	while (c->server == sv && c->state == CL_ACTIVE) {
@@ -618,8 +620,8 @@ static void forward_to_server(struct client *c)
 		st = proto_parse_hdr(hdr, 5, false, max_body, &h);
 		if (st != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-				    st == PROTO_TOO_BIG ? "max_packet_size exceeded"
-							: "invalid packet length");
+			            st == PROTO_TOO_BIG ? "max_packet_size exceeded"
+			                                : "invalid packet length");
 			return;
 		}
 		switch (h.type) {
@@ -660,7 +662,7 @@ static void forward_to_server(struct client *c)
 			break;
 		default:
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported pkt type: %d",
-				    h.type);
+			            h.type);
 			return;
 		}
 		c->pkt_remain = 5 + h.body_len;
@@ -670,7 +672,7 @@ static void forward_to_server(struct client *c)
 	c->fw->stats.bytes_received += moved;
 }
 
-void client_refuse_request(struct client *c, const char *sqlstate, const char *msg)
+void client_refuse_request(struct client *c, const char *msg)
 {
 	char *copy = strdup(msg);
 
@@ -678,8 +680,8 @@ void client_refuse_request(struct client *c, const char *sqlstate, const char *m
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
-	client_log(LOG_LVL_WARNING, c, "refused: %s (SQLSTATE %s)", msg, sqlstate);
-	(void)sqlstate; /* always 53300 today; kept in the signature for the log */
+	client_log(LOG_LVL_WARNING, c, "refused: %s (SQLSTATE %s)", msg,
+	           SQLSTATE_TOO_MANY_CONNECTIONS);
 	free(c->refusal);
 	c->refusal = copy;
 	c->pkt_remain = 0;
@@ -727,7 +729,7 @@ static bool discard_refused(struct client *c)
 
 			c->refusal = NULL;
 			if (!proto_put_error(io_output(c->io), "ERROR",
-					     SQLSTATE_TOO_MANY_CONNECTIONS, msg) ||
+			                     SQLSTATE_TOO_MANY_CONNECTIONS, msg) ||
 			    !proto_put_rfq(io_output(c->io), 'I')) {
 				free(msg);
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
@@ -806,8 +808,7 @@ void client_process(struct client *c)
 	case CL_DRAINING:
 	case CL_CLOSED:
 		if (c->io != NULL)
-			evbuffer_drain(io_input(c->io),
-				       evbuffer_get_length(io_input(c->io)));
+			evbuffer_drain(io_input(c->io), evbuffer_get_length(io_input(c->io)));
 		break;
 	}
 }

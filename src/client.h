@@ -3,9 +3,9 @@
 #ifndef FAIRWAY_CLIENT_H
 #define FAIRWAY_CLIENT_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "list.h"
@@ -23,7 +23,7 @@ enum client_state {
 	CL_STARTUP,  /* expecting StartupMessage, SSLRequest or CancelRequest; no pool */
 	CL_AUTH,     /* password / SASL exchange in progress; no pool */
 	CL_LOGIN,    /* authenticated; in pool->login_waiters until the pool knows
-		      * the server's parameters for the welcome message */
+	              * the server's parameters for the welcome message */
 	CL_IDLE,     /* logged in, holds no server; reads on */
 	CL_WAITING,  /* needs a server; in its pool's wait queue; reads off */
 	CL_ACTIVE,   /* linked to c->server */
@@ -34,9 +34,9 @@ enum client_state {
 
 enum auth_step {
 	AUTH_STEP_NONE,
-	AUTH_STEP_PASSWORD, /* sent AuthenticationCleartextPassword */
-	AUTH_STEP_MD5,      /* sent AuthenticationMD5Password */
-	AUTH_STEP_SASL,     /* sent AuthenticationSASL, expect SASLInitialResponse */
+	AUTH_STEP_PASSWORD,  /* sent AuthenticationCleartextPassword */
+	AUTH_STEP_MD5,       /* sent AuthenticationMD5Password */
+	AUTH_STEP_SASL,      /* sent AuthenticationSASL, expect SASLInitialResponse */
 	AUTH_STEP_SASL_CONT, /* sent SASLContinue, expect SASLResponse */
 };
 
@@ -44,16 +44,16 @@ struct client {
 	struct fairway *fw; /* borrowed root */
 	uint64_t id;
 	enum client_state state;
-	struct list_head link;      /* fw->clients while alive; graveyard when closed */
-	struct sched_entry wait;    /* pool wait queue while CL_WAITING */
+	struct list_head link;       /* fw->clients while alive; graveyard when closed */
+	struct sched_entry wait;     /* pool wait queue while CL_WAITING */
 	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
-	struct io *io;    /* owned; NULL once closed */
+	struct io *io;               /* owned; NULL once closed */
 
-	struct database *db;   /* borrowed; NULL until startup names one (or console) */
-	struct pool *pool;     /* borrowed; NULL for the console and before login */
-	struct server *server; /* borrowed; set and cleared only by pool_link/unlink */
-	char *user;            /* owned; the name the client logged in with */
-	char *dbname;          /* owned; the database name the client asked for */
+	struct database *db;     /* borrowed; NULL until startup names one (or console) */
+	struct pool *pool;       /* borrowed; NULL for the console and before login */
+	struct server *server;   /* borrowed; set and cleared only by pool_link/unlink */
+	char *user;              /* owned; the name the client logged in with */
+	char *dbname;            /* owned; the database name the client asked for */
 	struct param_set params; /* owned; tracked values this client wants */
 
 	/* Peer and local address: IPv4 or IPv6 (a Unix client keeps only the family).
@@ -64,62 +64,63 @@ struct client {
 		struct sockaddr_in6 in6;
 	} addr, local;
 	bool is_unix;
-	bool is_admin;      /* console: admin rights */
-	bool is_console;    /* connected to the console database */
-	int admin_wait;     /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
+	bool is_admin;       /* console: admin rights */
+	bool is_console;     /* connected to the console database */
+	int admin_wait;      /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
 	char *admin_wait_db; /* owned: its database, NULL = all */
-	bool counted_in_db; /* counted in db->n_clients / user->n_clients */
-	bool close_logged;  /* client_fail already logged why it closes */
-	bool wait_notified; /* query_wait_notify NOTICE sent for the current wait */
+	bool counted_in_db;  /* counted in db->n_clients / user->n_clients */
+	bool close_logged;   /* client_fail already logged why it closes */
+	bool wait_notified;  /* query_wait_notify NOTICE sent for the current wait */
 
 	enum auth_step auth_step;
 	uint8_t md5_salt[4];
-	struct scram_server *scram; /* owned while AUTH_STEP_SASL* */
-	char *cleartext_password;   /* owned; the password a plain-auth client sent */
+	struct scram_server *scram;   /* owned while AUTH_STEP_SASL* */
+	char *cleartext_password;     /* owned; the password a plain-auth client sent */
 	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof */
 	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
 
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
 
-	uint32_t pkt_remain;   /* bytes of the current message still to forward */
-	bool discard_tail;     /* the refused request's last message is still arriving */
-	char *refusal;         /* owned: admission refusal to answer once the refused
-				* request has been read up to its Query or Sync */
-	bool read_held;        /* reads paused for backpressure (server output full) */
+	uint32_t pkt_remain; /* bytes of the current message still to forward */
+	bool discard_tail;   /* the refused request's last message is still arriving */
+	char *refusal;       /* owned: admission refusal to answer once the refused
+	                      * request has been read up to its Query or Sync */
+	bool read_held;      /* reads paused for backpressure (server output full) */
 
-	uint64_t connect_us;   /* monotonic */
+	uint64_t connect_us; /* monotonic */
 	uint64_t connect_wall_us;
-	uint64_t request_us;   /* when it last asked for a server (wait start) */
+	uint64_t request_us; /* when it last asked for a server (wait start) */
 	uint64_t state_since_us;
 	uint64_t xact_start_us; /* 0 = not in a transaction */
 	uint64_t query_start_us;
-	uint64_t linked_us;      /* when it got its current server (hold time for fairness) */
+	uint64_t linked_us; /* when it got its current server (hold time for fairness) */
 	uint64_t last_activity_us;
 };
 
 /* Takes ownership of fd (an accepted socket). */
 void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int addrlen,
-		   bool is_unix);
+                   bool is_unix);
 /* The only way a client dies.  Safe to call twice and from any callback. */
 void client_close(struct client *c, const char *reason);
 /* Sends a FATAL ErrorResponse, stops reading, closes once it is flushed. */
 void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void client_set_state(struct client *c, enum client_state next);
 const char *client_state_name(enum client_state s);
 /* Reads and forwards whatever the client has sent (after a link or a state change). */
 void client_process(struct client *c);
 /* Admission control refused the pending request: it is discarded up to its
- * Query or Sync and answered with an ERROR and ReadyForQuery; the session stays. */
-void client_refuse_request(struct client *c, const char *sqlstate, const char *msg);
+ * Query or Sync and answered with an ERROR (53300) and ReadyForQuery; the
+ * session stays. */
+void client_refuse_request(struct client *c, const char *msg);
 /* Sends the welcome (AuthenticationOk, parameters, key, ReadyForQuery). */
 void client_send_welcome(struct client *c);
 /* Called by auth.c when authentication succeeded. */
 void client_auth_done(struct client *c);
 /* Log with the "C-<id>: db/user@addr:port" prefix. */
 void client_log(int level, const struct client *c, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* "addr" and port of the peer as text. */
 void client_addr_str(const struct client *c, char *buf, size_t n, int *port);
 /* The server's output drained: let a client held by backpressure send again. */

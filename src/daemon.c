@@ -3,9 +3,9 @@
  * closed objects after the loop turn, and freeing everything at exit. */
 #include "daemon.h"
 
+#include "io.h"
 #include <errno.h>
 #include <event2/buffer.h>
-#include "io.h"
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -67,12 +67,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		log_info("got SIGINT, shutting down, waiting for servers");
 		daemon_shutdown(fw, fw->shutdown == SHUTDOWN_NONE ? SHUTDOWN_WAIT_SERVERS
-								  : SHUTDOWN_NOW);
+		                                                  : SHUTDOWN_NOW);
 		break;
 	case SIGTERM:
 		log_info("got SIGTERM, shutting down, waiting for clients");
 		daemon_shutdown(fw, fw->shutdown == SHUTDOWN_NONE ? SHUTDOWN_WAIT_CLIENTS
-								  : SHUTDOWN_NOW);
+		                                                  : SHUTDOWN_NOW);
 		break;
 	case SIGQUIT:
 		log_info("got SIGQUIT, fast exit");
@@ -164,7 +164,7 @@ static void close_all(struct fairway *fw, const char *reason)
 	struct list_head *pos, *next, *dpos, *ppos;
 
 	list_for_each_safe(pos, next, &fw->clients)
-		client_close(list_entry(pos, struct client, link), reason);
+	    client_close(list_entry(pos, struct client, link), reason);
 	list_for_each(dpos, &fw->databases)
 	{
 		struct database *db = list_entry(dpos, struct database, link);
@@ -308,12 +308,12 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 	struct config *old_cfg = fw->cfg;
 	struct list_head *pos, *next;
 	struct log_settings ls = {
-		.logfile = ncfg->logfile,
-		.use_syslog = ncfg->syslog,
-		.syslog_ident = ncfg->syslog_ident,
-		.syslog_facility = ncfg->syslog_facility,
-		.quiet = fw->opt_quiet,
-		.verbose = ncfg->verbose > fw->opt_verbose ? ncfg->verbose : fw->opt_verbose,
+	    .logfile = ncfg->logfile,
+	    .use_syslog = ncfg->syslog,
+	    .syslog_ident = ncfg->syslog_ident,
+	    .syslog_facility = ncfg->syslog_facility,
+	    .quiet = fw->opt_quiet,
+	    .verbose = ncfg->verbose > fw->opt_verbose ? ncfg->verbose : fw->opt_verbose,
 	};
 
 	fw->cfg = ncfg;
@@ -349,8 +349,8 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 			struct pool *p = list_entry(ppos, struct pool, link);
 
 			sched_set_limits(&p->waitq, ncfg->fair_key == FAIR_NONE,
-					 (size_t)ncfg->max_waiting_clients,
-					 (size_t)ncfg->max_waiting_per_flow);
+			                 (size_t)ncfg->max_waiting_clients,
+			                 (size_t)ncfg->max_waiting_per_flow);
 			pool_maybe_launch(p);
 		}
 	}
@@ -386,8 +386,6 @@ void daemon_shutdown(struct fairway *fw, enum shutdown_mode mode)
 
 static void resume_pool(struct pool *pool)
 {
-	struct fairway *fw = pool->fw;
-
 	while (sched_count(&pool->waitq) > 0 && !list_empty(&pool->idle_servers)) {
 		struct server *sv = list_first(&pool->idle_servers, struct server, idle_link);
 
@@ -395,7 +393,6 @@ static void resume_pool(struct pool *pool)
 		if (sv->state == SV_IDLE)
 			break;
 	}
-	(void)fw;
 	pool_maybe_launch(pool);
 }
 
@@ -480,8 +477,7 @@ void daemon_resume(struct fairway *fw, struct database *db)
 
 		if (db != NULL && d != db)
 			continue;
-		list_for_each(ppos, &d->pools)
-			resume_pool(list_entry(ppos, struct pool, link));
+		list_for_each(ppos, &d->pools) resume_pool(list_entry(ppos, struct pool, link));
 	}
 }
 

@@ -44,10 +44,10 @@ struct fw_stats {
 };
 
 struct fairway {
-	struct event_base *base;  /* owned */
-	struct evdns_base *dns;   /* owned; async name lookups for server hosts */
-	struct config *cfg;       /* owned; replaced as a whole on reload */
-	char *config_path;        /* owned; as given on the command line */
+	struct event_base *base;    /* owned */
+	struct evdns_base *dns;     /* owned; async name lookups for server hosts */
+	struct config *cfg;         /* owned; replaced as a whole on reload */
+	char *config_path;          /* owned; as given on the command line */
 	struct param_names tracked; /* owned; from track_extra_parameters at start */
 
 	/* Command-line overrides. */
@@ -56,39 +56,39 @@ struct fairway {
 	bool opt_daemon;
 	char *opt_user;
 
-	uint64_t now_us;      /* CLOCK_MONOTONIC, refreshed once per callback */
+	uint64_t now_us; /* CLOCK_MONOTONIC, refreshed once per callback */
 	uint64_t start_wall_us;
-	uint64_t next_id;     /* one counter for client and server ids */
+	uint64_t next_id; /* one counter for client and server ids */
 	uint32_t daemon_uid;
 	uint8_t scram_mock_key[32]; /* random per process: fake SCRAM for unknown users */
 
-	struct list_head databases;   /* struct database, owned */
-	struct list_head users;       /* struct pool_user, owned */
-	struct list_head clients;     /* every live struct client, owned */
+	struct list_head databases;         /* struct database, owned */
+	struct list_head users;             /* struct pool_user, owned */
+	struct list_head clients;           /* every live struct client, owned */
 	struct list_head graveyard_clients; /* closed clients, freed by the reaper */
 	struct list_head graveyard_servers; /* closed servers, freed by the reaper */
-	struct list_head cancel_reqs; /* struct cancel_req in flight, owned */
-	struct event *reaper;         /* owned; frees the graveyard after the loop turn */
-	struct event *io_flusher;     /* owned; writes queued output after each batch (io.c) */
-	struct list_head io_flush;    /* struct io with output or read changes to apply */
-	struct evbuffer *io_empty;    /* owned; io_input() of a connection with nothing read */
-	struct evbuffer *io_scratch;  /* owned; output of a connection that could not get a buffer */
-	struct event *tick;           /* owned; housekeeping timer (timer.c) */
-	struct event *signals[7];     /* owned */
-	struct listener *listeners;   /* owned, NULL-terminated list via ->next */
-	struct cancel_map *cancels;   /* owned */
-	struct evhttp *metrics;       /* owned; NULL unless metrics_listen */
+	struct list_head cancel_reqs;       /* struct cancel_req in flight, owned */
+	struct event *reaper;               /* owned; frees the graveyard after the loop turn */
+	struct event *io_flusher;    /* owned; writes queued output after each batch (io.c) */
+	struct list_head io_flush;   /* struct io with output or read changes to apply */
+	struct evbuffer *io_empty;   /* owned; io_input() of a connection with nothing read */
+	struct evbuffer *io_scratch; /* owned; output of a connection that could not get a buffer */
+	struct event *tick;          /* owned; housekeeping timer (timer.c) */
+	struct event *signals[7];    /* owned */
+	struct listener *listeners;  /* owned, NULL-terminated list via ->next */
+	struct cancel_map *cancels;  /* owned */
+	struct evhttp *metrics;      /* owned; NULL unless metrics_listen */
 
-	int n_clients;                /* live client connections (max_client_conn) */
+	int n_clients; /* live client connections (max_client_conn) */
 	enum shutdown_mode shutdown;
-	int shutdown_signals;         /* count of SIGINT/SIGTERM received */
-	bool paused;                  /* PAUSE / SIGUSR1 */
-	bool suspended;               /* SUSPEND: no reads, no accepts, until RESUME */
+	int shutdown_signals; /* count of SIGINT/SIGTERM received */
+	bool paused;          /* PAUSE / SIGUSR1 */
+	bool suspended;       /* SUSPEND: no reads, no accepts, until RESUME */
 	int exit_code;
 
-	struct fw_stats stats;        /* all databases, for SHOW TOTALS */
+	struct fw_stats stats;         /* all databases, for SHOW TOTALS */
 	struct fw_stats console_stats; /* the console's own logins and commands ("pgbouncer" row) */
-	uint64_t last_stats_us;       /* start of the current stats_period */
+	uint64_t last_stats_us;        /* start of the current stats_period */
 };
 
 /* Monotonic time, refreshed: call at the top of every callback. */

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HIST_SUB_BITS 5                    /* 32 linear sub-buckets per power of two */
-#define HIST_OCTAVES  33                   /* 2^32 us > 1 hour */
+#define HIST_SUB_BITS 5  /* 32 linear sub-buckets per power of two */
+#define HIST_OCTAVES  33 /* 2^32 us > 1 hour */
 #define HIST_BUCKETS  (HIST_OCTAVES << HIST_SUB_BITS)
 
 struct hist {

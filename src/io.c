@@ -25,18 +25,18 @@
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out;  /* owned; NULL while empty (idle connections hold no
-				     * buffers): io_input/io_output make them on demand */
-	struct event *ev_read;      /* owned; persistent while reading is on */
-	struct event *ev_write;     /* owned; armed when the socket is full or connecting */
+	struct evbuffer *in, *out;   /* owned; NULL while empty (idle connections hold no
+	                              * buffers): io_input/io_output make them on demand */
+	struct event *ev_read;       /* owned; persistent while reading is on */
+	struct event *ev_write;      /* owned; armed when the socket is full or connecting */
 	struct list_head flush_link; /* fw->io_flush while a flush is queued */
 	struct evdns_getaddrinfo_request *dns; /* in flight name lookup */
 	io_data_fn on_read, on_drained;
 	io_event_fn on_event;
 	void *arg;
 	size_t low_mark, max_read;
-	bool want_read;    /* what the owner asked for */
-	bool read_added;   /* what the event loop has */
+	bool want_read;  /* what the owner asked for */
+	bool read_added; /* what the event loop has */
 	bool write_armed;
 	bool connecting;
 	bool failed;       /* an event ended the stream: no more I/O */
@@ -44,7 +44,7 @@ struct io {
 	bool in_lookup;    /* inside evdns_getaddrinfo(): its callback may run at once */
 	bool lookup_done;
 	bool lookup_failed;
-	int port;          /* for io_connect_hostname */
+	int port; /* for io_connect_hostname */
 };
 
 static void write_cb(evutil_socket_t fd, short what, void *arg);
@@ -90,7 +90,8 @@ static void release_empty_buffers(struct io *io)
 		evbuffer_free(io->in);
 		io->in = NULL;
 	}
-	if (io->out != NULL && evbuffer_get_length(io->out) == 0 && !list_is_linked(&io->flush_link)) {
+	if (io->out != NULL && evbuffer_get_length(io->out) == 0 &&
+	    !list_is_linked(&io->flush_link)) {
 		evbuffer_free(io->out);
 		io->out = NULL;
 	}

@@ -10,12 +10,13 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define list_entry(ptr, type, member)   container_of(ptr, type, member)
 #define list_first(head, type, member)  container_of((head)->next, type, member)
 #define list_for_each(pos, head)        for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 #define list_for_each_safe(pos, n, head)                                                           \
-	for ((pos) = (head)->next, (n) = (pos)->next; (pos) != (head); (pos) = (n), (n) = (pos)->next)
+	for ((pos) = (head)->next, (n) = (pos)->next; (pos) != (head);                             \
+	     (pos) = (n), (n) = (pos)->next)
 
 static inline void list_init(struct list_head *h)
 {
@@ -29,7 +30,7 @@ static inline bool list_empty(const struct list_head *h)
 }
 
 static inline void list_insert_between(struct list_head *n, struct list_head *prev,
-				       struct list_head *next)
+                                       struct list_head *next)
 {
 	next->prev = n;
 	n->next = next;

@@ -20,16 +20,16 @@
 #include "log.h"
 
 struct listener {
-	struct listener *next;     /* owned chain */
+	struct listener *next; /* owned chain */
 	struct fairway *fw;
 	struct evconnlistener *evl; /* owned; closes the fd */
 	bool is_unix;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* Unix: unlinked on close */
-	char name[128];             /* for log lines */
+	char name[128];                                         /* for log lines */
 };
 
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *addr,
-		      int addrlen, void *arg)
+                      int addrlen, void *arg)
 {
 	struct listener *l = arg;
 
@@ -48,7 +48,7 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 }
 
 static bool add_listener(struct fairway *fw, int fd, bool is_unix, const char *path,
-			 const char *name)
+                         const char *name)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
@@ -60,8 +60,9 @@ static bool add_listener(struct fairway *fw, int fd, bool is_unix, const char *p
 	l->is_unix = is_unix;
 	snprintf(l->path, sizeof(l->path), "%s", path ? path : "");
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->evl = evconnlistener_new(fw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE,
-				    fw->cfg->listen_backlog > 0 ? fw->cfg->listen_backlog : 128, fd);
+	l->evl =
+	    evconnlistener_new(fw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE,
+	                       fw->cfg->listen_backlog > 0 ? fw->cfg->listen_backlog : 128, fd);
 	if (l->evl == NULL) {
 		close(fd);
 		free(l);
@@ -105,7 +106,7 @@ static bool open_tcp(struct fairway *fw, const char *host)
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, hostbuf, sizeof(hostbuf), NULL, 0,
-			    NI_NUMERICHOST);
+		            NI_NUMERICHOST);
 		snprintf(name, sizeof(name), "%s:%d", hostbuf, cfg->listen_port);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 			int err = errno;
@@ -136,7 +137,7 @@ static bool open_unix(struct fairway *fw)
 	memset(&un, 0, sizeof(un));
 	un.sun_family = AF_UNIX;
 	if ((size_t)snprintf(un.sun_path, sizeof(un.sun_path), "%s/.s.PGSQL.%d",
-			     cfg->unix_socket_dir, cfg->listen_port) >= sizeof(un.sun_path)) {
+	                     cfg->unix_socket_dir, cfg->listen_port) >= sizeof(un.sun_path)) {
 		log_error("unix_socket_dir too long: %s", cfg->unix_socket_dir);
 		return false;
 	}

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,13 +23,13 @@ static struct {
 } sink;
 
 static const char *const level_name[] = {
-	[LOG_LVL_FATAL] = "FATAL", [LOG_LVL_ERROR] = "ERROR", [LOG_LVL_WARNING] = "WARNING",
-	[LOG_LVL_INFO] = "LOG",    [LOG_LVL_DEBUG] = "DEBUG", [LOG_LVL_NOISE] = "NOISE",
+    [LOG_LVL_FATAL] = "FATAL", [LOG_LVL_ERROR] = "ERROR", [LOG_LVL_WARNING] = "WARNING",
+    [LOG_LVL_INFO] = "LOG",    [LOG_LVL_DEBUG] = "DEBUG", [LOG_LVL_NOISE] = "NOISE",
 };
 
 static const int syslog_prio[] = {
-	[LOG_LVL_FATAL] = LOG_CRIT, [LOG_LVL_ERROR] = LOG_ERR,    [LOG_LVL_WARNING] = LOG_WARNING,
-	[LOG_LVL_INFO] = LOG_INFO,  [LOG_LVL_DEBUG] = LOG_DEBUG, [LOG_LVL_NOISE] = LOG_DEBUG,
+    [LOG_LVL_FATAL] = LOG_CRIT, [LOG_LVL_ERROR] = LOG_ERR,   [LOG_LVL_WARNING] = LOG_WARNING,
+    [LOG_LVL_INFO] = LOG_INFO,  [LOG_LVL_DEBUG] = LOG_DEBUG, [LOG_LVL_NOISE] = LOG_DEBUG,
 };
 
 static int facility_code(const char *name)
@@ -38,10 +38,10 @@ static int facility_code(const char *name)
 		const char *name;
 		int code;
 	} map[] = {
-		{"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON},
-		{"user", LOG_USER},     {"local0", LOG_LOCAL0},     {"local1", LOG_LOCAL1},
-		{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4},
-		{"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},     {"local7", LOG_LOCAL7},
+	    {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON},
+	    {"user", LOG_USER},     {"local0", LOG_LOCAL0},     {"local1", LOG_LOCAL1},
+	    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4},
+	    {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},     {"local7", LOG_LOCAL7},
 	};
 
 	for (size_t i = 0; name != NULL && i < sizeof(map) / sizeof(map[0]); i++)
@@ -60,7 +60,7 @@ bool log_configure(const struct log_settings *s)
 			int err = errno;
 
 			log_msg(LOG_LVL_ERROR, "cannot open logfile %s: %s", s->logfile,
-				strerror(err));
+			        strerror(err));
 			return false;
 		}
 		setvbuf(f, NULL, _IOLBF, 0);
@@ -73,7 +73,7 @@ bool log_configure(const struct log_settings *s)
 	sink.use_syslog = s->use_syslog;
 	if (sink.use_syslog) {
 		snprintf(sink.ident, sizeof(sink.ident), "%s",
-			 s->syslog_ident ? s->syslog_ident : "fairway");
+		         s->syslog_ident ? s->syslog_ident : "fairway");
 		openlog(sink.ident, LOG_PID, facility_code(s->syslog_facility));
 	}
 	sink.quiet = s->quiet;
@@ -120,10 +120,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	if (sink.file != NULL)
 		fprintf(sink.file, "%s.%03d UTC [%d] %s %s\n", stamp, (int)(tv.tv_usec / 1000),
-			(int)getpid(), level_name[lvl], msg);
+		        (int)getpid(), level_name[lvl], msg);
 	if (!sink.quiet || lvl <= LOG_LVL_FATAL)
 		fprintf(stderr, "%s.%03d UTC [%d] %s %s\n", stamp, (int)(tv.tv_usec / 1000),
-			(int)getpid(), level_name[lvl], msg);
+		        (int)getpid(), level_name[lvl], msg);
 	if (sink.use_syslog)
 		syslog(syslog_prio[lvl], "%s %s", level_name[lvl], msg);
 }

@@ -5,7 +5,14 @@
 
 #include <stdbool.h>
 
-enum log_level { LOG_LVL_FATAL, LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG, LOG_LVL_NOISE };
+enum log_level {
+	LOG_LVL_FATAL,
+	LOG_LVL_ERROR,
+	LOG_LVL_WARNING,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+	LOG_LVL_NOISE
+};
 
 struct log_settings {
 	const char *logfile; /* NULL = none */

@@ -21,18 +21,18 @@
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"%s is a PostgreSQL connection pooler with fair scheduling.\n\n"
-		"Usage:\n"
-		"  %s [OPTION]... CONFIG_FILE\n\n"
-		"Options:\n"
-		"  -d, --daemon         run in background (as a daemon)\n"
-		"  -q, --quiet          run quietly\n"
-		"  -R, --reboot         do an online reboot (not supported yet)\n"
-		"  -u, --user=USERNAME  assume identity of USERNAME\n"
-		"  -v, --verbose        increase verbosity\n"
-		"  -V, --version        show version, then exit\n"
-		"  -h, --help           show this help, then exit\n",
-		"Fairway", prog);
+	        "%s is a PostgreSQL connection pooler with fair scheduling.\n\n"
+	        "Usage:\n"
+	        "  %s [OPTION]... CONFIG_FILE\n\n"
+	        "Options:\n"
+	        "  -d, --daemon         run in background (as a daemon)\n"
+	        "  -q, --quiet          run quietly\n"
+	        "  -R, --reboot         do an online reboot (not supported yet)\n"
+	        "  -u, --user=USERNAME  assume identity of USERNAME\n"
+	        "  -v, --verbose        increase verbosity\n"
+	        "  -V, --version        show version, then exit\n"
+	        "  -h, --help           show this help, then exit\n",
+	        "Fairway", prog);
 }
 
 struct report_ctx {
@@ -114,7 +114,7 @@ static bool write_pidfile(const char *path)
 		fclose(f);
 		if (old > 0 && old != getpid() && kill((pid_t)old, 0) == 0) {
 			log_msg(LOG_LVL_FATAL, "pidfile %s exists and process %ld is running", path,
-				old);
+			        old);
 			return false;
 		}
 	}
@@ -133,10 +133,10 @@ static bool write_pidfile(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"daemon", no_argument, NULL, 'd'},  {"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'}, {"user", required_argument, NULL, 'u'},
-		{"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
-		{"reboot", no_argument, NULL, 'R'},  {NULL, 0, NULL, 0},
+	    {"daemon", no_argument, NULL, 'd'},  {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'}, {"user", required_argument, NULL, 'u'},
+	    {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
+	    {"reboot", no_argument, NULL, 'R'},  {NULL, 0, NULL, 0},
 	};
 	struct fairway fw;
 	struct report_ctx rc = {0};

@@ -6,8 +6,8 @@
 #include <strings.h>
 
 static const char *const always_tracked[] = {
-	"client_encoding", "DateStyle",        "TimeZone", "standard_conforming_strings",
-	"IntervalStyle",   "application_name",
+    "client_encoding", "DateStyle",        "TimeZone", "standard_conforming_strings",
+    "IntervalStyle",   "application_name",
 };
 
 static bool add_name(struct param_names *pn, const char *name, size_t len)
@@ -117,7 +117,7 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, bool quo
 }
 
 char *params_sync_sql(const struct param_names *pn, const struct param_set *want,
-		      const struct param_set *have, bool *oom)
+                      const struct param_set *have, bool *oom)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;

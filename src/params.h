@@ -34,6 +34,6 @@ bool params_copy(struct param_set *dst, const struct param_set *src);
 /* "SET a='x';SET b='y'" for every slot where want has a value that differs
  * from have; NULL when nothing differs (or out of memory: *oom set). */
 char *params_sync_sql(const struct param_names *pn, const struct param_set *want,
-		      const struct param_set *have, bool *oom);
+                      const struct param_set *have, bool *oom);
 
 #endif

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "log.h"
-#include <stdio.h>
 #include "util.h"
+#include <stdio.h>
 
 static bool give_slot_to_other_pool(struct server *sv);
 
@@ -78,8 +78,7 @@ void db_free(struct database *db)
 {
 	struct list_head *pos, *n;
 
-	list_for_each_safe(pos, n, &db->pools)
-		pool_free(list_entry(pos, struct pool, link));
+	list_for_each_safe(pos, n, &db->pools) pool_free(list_entry(pos, struct pool, link));
 	list_del(&db->link);
 	free(db->name);
 	free(db);
@@ -111,8 +110,8 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	else if ((ae = config_find_auth(fw->cfg, user)) != NULL)
 		pool->password = strdup(ae->secret);
 	if (pool->user == NULL || pool->puser == NULL ||
-	    (pool->password == NULL && (db->conf->password != NULL ||
-					config_find_auth(fw->cfg, user) != NULL))) {
+	    (pool->password == NULL &&
+	     (db->conf->password != NULL || config_find_auth(fw->cfg, user) != NULL))) {
 		free(pool->user);
 		free(pool->password);
 		free(pool);
@@ -122,7 +121,7 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	list_init(&pool->idle_servers);
 	list_init(&pool->login_waiters);
 	sched_init(&pool->waitq, fw->cfg->fair_key == FAIR_NONE,
-		   (size_t)fw->cfg->max_waiting_clients, (size_t)fw->cfg->max_waiting_per_flow);
+	           (size_t)fw->cfg->max_waiting_clients, (size_t)fw->cfg->max_waiting_per_flow);
 	hist_reset(&pool->wait_total);
 	hist_reset(&pool->wait_period);
 	pool->period_start_us = fw->now_us;
@@ -226,7 +225,7 @@ static struct server *take_idle(struct pool *pool)
 
 	while (!list_empty(&pool->idle_servers)) {
 		struct list_head *pos =
-			cfg->server_round_robin ? pool->idle_servers.prev : pool->idle_servers.next;
+		    cfg->server_round_robin ? pool->idle_servers.prev : pool->idle_servers.next;
 		struct server *sv = list_entry(pos, struct server, idle_link);
 
 		if (sv->close_needed) {
@@ -238,8 +237,8 @@ static struct server *take_idle(struct pool *pool)
 		    pool->fw->now_us - sv->idle_since_us > (uint64_t)cfg->server_check_delay_us) {
 			/* "<empty>" is PgBouncer's spelling of the empty query. */
 			const char *q = strcmp(cfg->server_check_query, "<empty>") == 0
-						? ""
-						: cfg->server_check_query;
+			                    ? ""
+			                    : cfg->server_check_query;
 
 			sv->is_tested = true;
 			server_set_state(sv, SV_RESETTING);
@@ -316,12 +315,12 @@ void pool_request(struct client *c)
 			return;
 		}
 		snprintf(msg, sizeof(msg),
-			 adm == SCHED_FULL_POOL
-				 ? "too many clients waiting in pool %s/%s (max_waiting_clients)"
-				 : "too many clients waiting in pool %s/%s for flow \"%.64s\" "
-				   "(max_waiting_per_flow)",
-			 pool->db->name, pool->user, key);
-		client_refuse_request(c, "53300", msg);
+		         adm == SCHED_FULL_POOL
+		             ? "too many clients waiting in pool %s/%s (max_waiting_clients)"
+		             : "too many clients waiting in pool %s/%s for flow \"%.64s\" "
+		               "(max_waiting_per_flow)",
+		         pool->db->name, pool->user, key);
+		client_refuse_request(c, msg);
 		return;
 	}
 	client_set_state(c, CL_WAITING);
@@ -397,8 +396,8 @@ void pool_server_idle(struct server *sv)
 	struct pool *pool = sv->pool;
 	const struct config *cfg = pool->fw->cfg;
 	int64_t lifetime = pool->db->conf->server_lifetime_us >= 0
-				   ? pool->db->conf->server_lifetime_us
-				   : cfg->server_lifetime_us;
+	                       ? pool->db->conf->server_lifetime_us
+	                       : cfg->server_lifetime_us;
 	struct sched_entry *e;
 
 	if (sv->close_needed) {
@@ -446,8 +445,9 @@ void pool_note_busy(struct pool *pool)
 	if (busy) {
 		pool->busy_since_us = now;
 	} else {
-		uint64_t since = pool->busy_since_us > pool->period_start_us ? pool->busy_since_us
-									      : pool->period_start_us;
+		uint64_t since = pool->busy_since_us > pool->period_start_us
+		                     ? pool->busy_since_us
+		                     : pool->period_start_us;
 
 		pool->busy_total_us += now - pool->busy_since_us;
 		pool->busy_period_us += now - since;
@@ -473,9 +473,10 @@ void pool_period_reset(struct pool *pool)
 	pool->max_queue_period = sched_count(&pool->waitq);
 	pool->busy_period_us = 0;
 	pool->period_start_us = pool->fw->now_us;
-	sched_forget_idle(&pool->waitq, pool->fw->now_us, pool->fw->cfg->stats_period_us > 0
-								     ? (uint64_t)pool->fw->cfg->stats_period_us
-								     : 60 * USEC);
+	sched_forget_idle(&pool->waitq, pool->fw->now_us,
+	                  pool->fw->cfg->stats_period_us > 0
+	                      ? (uint64_t)pool->fw->cfg->stats_period_us
+	                      : 60 * USEC);
 }
 
 static int db_max_connections(const struct database *db)
@@ -607,7 +608,7 @@ static bool may_open_server(struct pool *pool)
 	if (pool->n_servers < size + pool_reserve_limit(pool) &&
 	    pool_maxwait_us(pool) >= (uint64_t)pool->fw->cfg->reserve_pool_timeout_us) {
 		log_info("S: %s/%s taking connection from reserve_pool", pool->db->name,
-			 pool->user);
+		         pool->user);
 		return true;
 	}
 	return false;
@@ -629,7 +630,7 @@ void pool_maybe_launch(struct pool *pool)
 	if (!pool->has_welcome && !list_empty(&pool->login_waiters))
 		demand++;
 	in_progress = (size_t)(pool->sv_count[SV_CONNECTING] + pool->sv_count[SV_LOGIN] +
-			       pool->sv_count[SV_RESETTING]);
+	                       pool->sv_count[SV_RESETTING]);
 	while (in_progress < demand && may_open_server(pool)) {
 		if (!server_launch(pool))
 			break;
@@ -637,13 +638,11 @@ void pool_maybe_launch(struct pool *pool)
 	}
 }
 
-void pool_set_welcome(struct pool *pool, const struct server *sv,
-		      const struct welcome_param *params, size_t n)
+void pool_set_welcome(struct pool *pool, const struct welcome_param *params, size_t n)
 {
 	struct welcome_param *copy = calloc(n ? n : 1, sizeof(*copy));
 	struct list_head *pos, *next;
 
-	(void)sv;
 	if (copy == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -708,7 +707,7 @@ void pool_each_server(struct fairway *fw, struct database *db, pool_server_fn fn
 			struct pool *p = list_entry(ppos, struct pool, link);
 
 			list_for_each_safe(spos, snext, &p->servers)
-				fn(list_entry(spos, struct server, link), arg);
+			    fn(list_entry(spos, struct server, link), arg);
 		}
 	}
 }

@@ -24,17 +24,17 @@ struct pool_user {
 };
 
 struct database {
-	struct list_head link;    /* fw->databases */
+	struct list_head link; /* fw->databases */
 	struct fairway *fw;
-	char *name;               /* owned */
+	char *name;                 /* owned */
 	const struct db_conf *conf; /* borrowed from fw->cfg; refreshed on reload */
-	struct list_head pools;   /* struct pool, owned */
-	int n_servers;            /* for max_db_connections */
-	int n_clients;            /* for max_db_client_connections */
-	unsigned host_rr;         /* next host of a comma list */
-	bool is_auto;             /* created from the "*" entry */
+	struct list_head pools;     /* struct pool, owned */
+	int n_servers;              /* for max_db_connections */
+	int n_clients;              /* for max_db_client_connections */
+	unsigned host_rr;           /* next host of a comma list */
+	bool is_auto;               /* created from the "*" entry */
 	bool paused, disabled;
-	struct fw_stats stats;    /* totals since start */
+	struct fw_stats stats;        /* totals since start */
 	struct fw_stats period_start; /* totals at the start of the stats period */
 	struct fw_stats period_avg;   /* averages of the last full period */
 };
@@ -45,30 +45,30 @@ struct welcome_param {
 };
 
 struct pool {
-	struct list_head link;       /* db->pools */
+	struct list_head link; /* db->pools */
 	struct fairway *fw;
-	struct database *db;         /* borrowed: the database owns its pools */
-	struct pool_user *puser;     /* borrowed */
-	char *user;                  /* owned: server login user */
-	char *password;              /* owned: server login secret (plain or md5), may be NULL */
-	struct list_head servers;    /* struct server, owned */
-	struct list_head idle_servers; /* subset in SV_IDLE, most recently used first */
-	struct sched_queue waitq;    /* CL_WAITING clients */
+	struct database *db;            /* borrowed: the database owns its pools */
+	struct pool_user *puser;        /* borrowed */
+	char *user;                     /* owned: server login user */
+	char *password;                 /* owned: server login secret (plain or md5), may be NULL */
+	struct list_head servers;       /* struct server, owned */
+	struct list_head idle_servers;  /* subset in SV_IDLE, most recently used first */
+	struct sched_queue waitq;       /* CL_WAITING clients */
 	struct list_head login_waiters; /* CL_LOGIN clients */
 	int sv_count[SV_STATE_COUNT];
 	int cl_count[CL_STATE_COUNT];
-	int n_servers;               /* not closed */
-	int n_reserve_used;          /* servers opened beyond pool_size */
+	int n_servers;      /* not closed */
+	int n_reserve_used; /* servers opened beyond pool_size */
 
 	struct welcome_param *welcome; /* owned; parameters for new clients */
 	size_t n_welcome;
 	bool has_welcome;
 
 	/* Wait-time statistics (SHOW WAITS / HISTOGRAM / POOLS, /metrics). */
-	struct hist wait_total;      /* since start */
-	struct hist wait_period;     /* since the current stats_period began */
+	struct hist wait_total;  /* since start */
+	struct hist wait_period; /* since the current stats_period began */
 	size_t max_queue_total, max_queue_period;
-	bool is_busy;                /* every server busy and no more may open */
+	bool is_busy; /* every server busy and no more may open */
 	uint64_t busy_since_us;
 	uint64_t busy_total_us, busy_period_us; /* time spent busy */
 	uint64_t period_start_us;
@@ -87,7 +87,7 @@ void db_free(struct database *db);
 struct pool *pool_get(struct database *db, const char *client_user);
 void pool_free(struct pool *pool);
 
-int pool_size_limit(const struct pool *pool);       /* 0 = unlimited */
+int pool_size_limit(const struct pool *pool); /* 0 = unlimited */
 bool pool_is_paused(const struct pool *pool);
 int pool_reserve_limit(const struct pool *pool);
 enum pool_mode pool_mode_of(const struct pool *pool);
@@ -110,8 +110,7 @@ void pool_server_idle(struct server *sv);
 /* Starts servers if clients wait and limits allow; called after changes. */
 void pool_maybe_launch(struct pool *pool);
 /* A server login finished: remember parameters, welcome waiting clients. */
-void pool_set_welcome(struct pool *pool, const struct server *sv,
-		      const struct welcome_param *params, size_t n);
+void pool_set_welcome(struct pool *pool, const struct welcome_param *params, size_t n);
 /* A server login failed with msg: fail clients waiting for a welcome. */
 void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg);
 /* Saturation bookkeeping: call when idle or total server counts change. */

@@ -6,8 +6,8 @@
 #include <event2/buffer.h>
 #include <string.h>
 
-enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup,
-				  uint32_t max_body, struct pg_msg_hdr *out)
+enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup, uint32_t max_body,
+                                  struct pg_msg_hdr *out)
 {
 	size_t hdr_len = startup ? 4 : 5;
 	uint32_t min_len = startup ? 8 : 4; /* startup: length + protocol code */
@@ -69,7 +69,7 @@ uint32_t pkt_get_u32(struct pkt_reader *r)
 	const uint8_t *p = pkt_get_bytes(r, 4);
 
 	return p ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]
-		 : 0;
+	         : 0;
 }
 
 const char *pkt_get_str(struct pkt_reader *r)
@@ -180,20 +180,19 @@ bool proto_put_msg(struct evbuffer *out, uint8_t type, const void *body, size_t 
 }
 
 static bool put_error_like(struct evbuffer *out, uint8_t type, const char *severity,
-			   const char *sqlstate, const char *msg)
+                           const char *sqlstate, const char *msg)
 {
 	size_t body = 1 + strlen(severity) + 1 + 1 + strlen(severity) + 1 + 1 + strlen(sqlstate) +
-		      1 + 1 + strlen(msg) + 1 + 1;
+	              1 + 1 + strlen(msg) + 1 + 1;
 
 	return put_hdr(out, type, body) && evbuffer_add(out, "S", 1) == 0 &&
-	       put_str(out, severity) && evbuffer_add(out, "V", 1) == 0 &&
-	       put_str(out, severity) && evbuffer_add(out, "C", 1) == 0 &&
-	       put_str(out, sqlstate) && evbuffer_add(out, "M", 1) == 0 && put_str(out, msg) &&
-	       evbuffer_add(out, "", 1) == 0;
+	       put_str(out, severity) && evbuffer_add(out, "V", 1) == 0 && put_str(out, severity) &&
+	       evbuffer_add(out, "C", 1) == 0 && put_str(out, sqlstate) &&
+	       evbuffer_add(out, "M", 1) == 0 && put_str(out, msg) && evbuffer_add(out, "", 1) == 0;
 }
 
 bool proto_put_error(struct evbuffer *out, const char *severity, const char *sqlstate,
-		     const char *msg)
+                     const char *msg)
 {
 	return put_error_like(out, 'E', severity, sqlstate, msg);
 }
@@ -206,7 +205,7 @@ bool proto_put_notice(struct evbuffer *out, const char *sqlstate, const char *ms
 bool proto_put_notice_detail(struct evbuffer *out, const char *msg, const char *detail)
 {
 	size_t body = 2 * (1 + sizeof("NOTICE")) + 1 + sizeof("00000") + 1 + strlen(msg) + 1 + 1 +
-		      strlen(detail) + 1 + 1;
+	              strlen(detail) + 1 + 1;
 
 	return put_hdr(out, 'N', body) && evbuffer_add(out, "SNOTICE", 8) == 0 &&
 	       evbuffer_add(out, "VNOTICE", 8) == 0 && evbuffer_add(out, "C00000", 7) == 0 &&
@@ -280,7 +279,7 @@ bool proto_put_cancel(struct evbuffer *out, uint32_t pid, uint32_t key)
 }
 
 bool proto_put_startup(struct evbuffer *out, const char *const *names, const char *const *values,
-		       size_t n)
+                       size_t n)
 {
 	size_t len = 4 + 4 + 1;
 
@@ -309,7 +308,7 @@ bool proto_put_negotiate(struct evbuffer *out, uint32_t minor, const char *const
 }
 
 bool proto_put_row_desc(struct evbuffer *out, size_t n, const char *const *names,
-			const uint32_t *types)
+                        const uint32_t *types)
 {
 	size_t len = 2;
 
@@ -324,8 +323,8 @@ bool proto_put_row_desc(struct evbuffer *out, size_t n, const char *const *names
 		uint8_t field[18] = {0};
 		uint32_t type = htonl(types[i]);
 		int16_t typlen = (int16_t)htons((uint16_t)(types[i] == PG_TYPE_INT8   ? 8
-							   : types[i] == PG_TYPE_INT4 ? 4
-										      : 0xffff));
+		                                           : types[i] == PG_TYPE_INT4 ? 4
+		                                                                      : 0xffff));
 		int32_t typmod = -1;
 
 		/* table oid (4), column no (2), type oid (4), typlen (2), typmod (4), format (2) */

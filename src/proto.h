@@ -30,8 +30,8 @@ struct pg_msg_hdr {
 	uint32_t body_len; /* bytes after the length word */
 };
 
-enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup,
-				  uint32_t max_body, struct pg_msg_hdr *out);
+enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup, uint32_t max_body,
+                                  struct pg_msg_hdr *out);
 
 /* A bounded reader over a message body. */
 struct pkt_reader {
@@ -73,14 +73,12 @@ enum proto_status proto_parse_error(const uint8_t *body, size_t len, struct pg_e
 /* Builders.  false = out of memory. */
 bool proto_put_msg(struct evbuffer *out, uint8_t type, const void *body, size_t len) WARN_UNUSED;
 bool proto_put_error(struct evbuffer *out, const char *severity, const char *sqlstate,
-		     const char *msg) WARN_UNUSED;
+                     const char *msg) WARN_UNUSED;
 bool proto_put_notice(struct evbuffer *out, const char *sqlstate, const char *msg) WARN_UNUSED;
 /* NoticeResponse with a DETAIL field (PgBouncer's SHOW HELP shape). */
-bool proto_put_notice_detail(struct evbuffer *out, const char *msg,
-			     const char *detail) WARN_UNUSED;
+bool proto_put_notice_detail(struct evbuffer *out, const char *msg, const char *detail) WARN_UNUSED;
 bool proto_put_auth(struct evbuffer *out, uint32_t code, const void *data, size_t len) WARN_UNUSED;
-bool proto_put_param_status(struct evbuffer *out, const char *name,
-			    const char *value) WARN_UNUSED;
+bool proto_put_param_status(struct evbuffer *out, const char *name, const char *value) WARN_UNUSED;
 bool proto_put_backend_key(struct evbuffer *out, uint32_t pid, uint32_t key) WARN_UNUSED;
 bool proto_put_rfq(struct evbuffer *out, char status) WARN_UNUSED;
 bool proto_put_query(struct evbuffer *out, const char *sql) WARN_UNUSED;
@@ -89,15 +87,15 @@ bool proto_put_empty_query(struct evbuffer *out) WARN_UNUSED;
 bool proto_put_terminate(struct evbuffer *out) WARN_UNUSED;
 bool proto_put_password(struct evbuffer *out, const char *password) WARN_UNUSED;
 bool proto_put_sasl_initial(struct evbuffer *out, const char *mech, const void *data,
-			    size_t len) WARN_UNUSED;
+                            size_t len) WARN_UNUSED;
 bool proto_put_sasl_response(struct evbuffer *out, const void *data, size_t len) WARN_UNUSED;
 bool proto_put_cancel(struct evbuffer *out, uint32_t pid, uint32_t key) WARN_UNUSED;
 /* StartupMessage v3.0 with n name/value pairs. */
 bool proto_put_startup(struct evbuffer *out, const char *const *names, const char *const *values,
-		       size_t n) WARN_UNUSED;
+                       size_t n) WARN_UNUSED;
 /* NegotiateProtocolVersion: newest minor we support and the options we ignored. */
 bool proto_put_negotiate(struct evbuffer *out, uint32_t minor, const char *const *unknown,
-			 size_t n) WARN_UNUSED;
+                         size_t n) WARN_UNUSED;
 
 /* Result sets for the console.  Column types are PostgreSQL OIDs. */
 #define PG_TYPE_INT8    20
@@ -105,7 +103,7 @@ bool proto_put_negotiate(struct evbuffer *out, uint32_t minor, const char *const
 #define PG_TYPE_TEXT    25
 #define PG_TYPE_NUMERIC 1700
 bool proto_put_row_desc(struct evbuffer *out, size_t n, const char *const *names,
-			const uint32_t *types) WARN_UNUSED;
+                        const uint32_t *types) WARN_UNUSED;
 /* values[i] == NULL sends SQL NULL. */
 bool proto_put_data_row(struct evbuffer *out, size_t n, const char *const *values) WARN_UNUSED;
 

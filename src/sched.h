@@ -16,64 +16,64 @@
 #include "histogram.h"
 #include "list.h"
 
-#define SCHED_KEY_MAX 64 /* longer keys are cut (bounded memory per flow) */
-#define SCHED_FIFO_KEY ""                 /* the one flow of fifo mode */
-#define SCHED_OVERFLOW_KEY "(other)"      /* the flow shared by keys beyond max_flows */
+#define SCHED_KEY_MAX           64        /* longer keys are cut (bounded memory per flow) */
+#define SCHED_FIFO_KEY          ""        /* the one flow of fifo mode */
+#define SCHED_OVERFLOW_KEY      "(other)" /* the flow shared by keys beyond max_flows */
 #define SCHED_DEFAULT_MAX_FLOWS 1024      /* set by sched_init */
-#define SCHED_INITIAL_HOLD_US 1000        /* a new flow's hold estimate */
+#define SCHED_INITIAL_HOLD_US   1000      /* a new flow's hold estimate */
 
 struct sched_flow;
 
 /* Embedded in each client. */
 struct sched_entry {
-	struct list_head link;    /* in flow->waiters while waiting */
-	struct list_head all;     /* in queue->all_waiters (arrival order) while waiting */
-	uint64_t enqueue_us;      /* when it started to wait */
-	struct sched_flow *flow;  /* borrowed; set from enqueue/acquire until release/remove */
-	int64_t charged;          /* virtual cost charged at pick, corrected at release */
-	uint64_t seq;             /* arrival number while waiting: orders ties between flows */
+	struct list_head link;   /* in flow->waiters while waiting */
+	struct list_head all;    /* in queue->all_waiters (arrival order) while waiting */
+	uint64_t enqueue_us;     /* when it started to wait */
+	struct sched_flow *flow; /* borrowed; set from enqueue/acquire until release/remove */
+	int64_t charged;         /* virtual cost charged at pick, corrected at release */
+	uint64_t seq;            /* arrival number while waiting: orders ties between flows */
 	bool is_waiting;
 };
 
 /* One flow: the clients of a pool that share a fairness key. */
 struct sched_flow {
-	struct list_head link;    /* queue->flows */
+	struct list_head link; /* queue->flows */
 	char key[SCHED_KEY_MAX];
 	uint32_t weight;          /* >= 1 */
 	uint64_t vtime;           /* virtual server time received, scaled by 1/weight */
 	struct list_head waiters; /* struct sched_entry, oldest first */
 	size_t n_waiting, n_active;
-	size_t heap_idx;          /* position in queue->heap while backlogged, else SIZE_MAX */
-	uint64_t ewma_hold_us;    /* estimate of one hold, charged at pick */
-	uint64_t last_used_us;    /* for forgetting idle flows */
+	size_t heap_idx;       /* position in queue->heap while backlogged, else SIZE_MAX */
+	uint64_t ewma_hold_us; /* estimate of one hold, charged at pick */
+	uint64_t last_used_us; /* for forgetting idle flows */
 	/* Counters for SHOW FLOWS (since the flow was created). */
-	uint64_t served;          /* servers handed to this flow */
-	uint64_t server_time_us;  /* total hold time */
-	uint64_t refused;         /* admission refusals */
-	uint64_t timed_out;       /* waits that ended in query_wait_timeout */
-	struct hist wait_hist;    /* wait times of this flow (a wait of 0 for sched_acquire) */
+	uint64_t served;              /* servers handed to this flow */
+	uint64_t server_time_us;      /* total hold time */
+	uint64_t refused;             /* admission refusals */
+	uint64_t timed_out;           /* waits that ended in query_wait_timeout */
+	struct hist wait_hist;        /* wait times of this flow (a wait of 0 for sched_acquire) */
 	struct sched_flow *hash_next; /* borrowed: next in its queue->buckets chain */
-	uint64_t hash;            /* of key */
+	uint64_t hash;                /* of key */
 };
 
 struct sched_queue {
-	bool fifo;                 /* fair_key = none: every client in one flow */
-	struct list_head flows;    /* struct sched_flow, owned */
+	bool fifo;              /* fair_key = none: every client in one flow */
+	struct list_head flows; /* struct sched_flow, owned */
 	size_t n_flows;
-	struct sched_flow **heap;  /* owned array: backlogged flows, min vtime on top */
+	struct sched_flow **heap; /* owned array: backlogged flows, min vtime on top */
 	size_t heap_len, heap_cap;
 	struct list_head all_waiters; /* every waiting entry, arrival order */
-	size_t count;              /* waiting entries */
-	uint64_t vclock;           /* virtual time: vtime of the flow served last */
-	size_t max_waiting;        /* max_waiting_clients, 0 = unlimited */
-	size_t max_per_flow;       /* max_waiting_per_flow, 0 = unlimited */
-	size_t max_flows;          /* beyond it, new keys share one overflow flow; 0 = no limit */
+	size_t count;                 /* waiting entries */
+	uint64_t vclock;              /* virtual time: vtime of the flow served last */
+	size_t max_waiting;           /* max_waiting_clients, 0 = unlimited */
+	size_t max_per_flow;          /* max_waiting_per_flow, 0 = unlimited */
+	size_t max_flows; /* beyond it, new keys share one overflow flow; 0 = no limit */
 	uint64_t total_server_time_us; /* for server_time_share_pct */
-	struct sched_flow **buckets; /* owned array: hash chains of the keyed flows */
-	size_t n_buckets;          /* 0 or a power of two */
-	struct sched_flow *overflow; /* borrowed (it is in flows): the "(other)" flow, or NULL */
-	size_t n_active;           /* entries holding a server: picked or acquired, not released */
-	uint64_t next_seq;         /* for sched_entry.seq */
+	struct sched_flow **buckets;   /* owned array: hash chains of the keyed flows */
+	size_t n_buckets;              /* 0 or a power of two */
+	struct sched_flow *overflow;   /* borrowed (it is in flows): the "(other)" flow, or NULL */
+	size_t n_active;   /* entries holding a server: picked or acquired, not released */
+	uint64_t next_seq; /* for sched_entry.seq */
 };
 
 enum sched_admit {
@@ -93,17 +93,16 @@ void sched_entry_init(struct sched_entry *e);
  * changes).  On refusal the flow's refused counter is incremented and e is not
  * queued. */
 enum sched_admit sched_enqueue(struct sched_queue *q, struct sched_entry *e, const char *key,
-			       uint32_t weight, uint64_t now_us);
+                               uint32_t weight, uint64_t now_us);
 /* e gets a server at once without waiting (nobody was queued): it is counted
  * active in its flow and charged like a pick.  false = out of memory. */
-bool sched_acquire(struct sched_queue *q, struct sched_entry *e, const char *key,
-		   uint32_t weight, uint64_t now_us);
+bool sched_acquire(struct sched_queue *q, struct sched_entry *e, const char *key, uint32_t weight,
+                   uint64_t now_us);
 /* Takes the entry that gets the next server off the queue (min vtime flow,
  * oldest in it); records its wait in the flow histogram; NULL if empty. */
 struct sched_entry *sched_pick(struct sched_queue *q, uint64_t now_us);
 /* e gives its server back after hold_us: charges its flow, ends e's tie to it. */
-void sched_release(struct sched_queue *q, struct sched_entry *e, uint64_t hold_us,
-		   uint64_t now_us);
+void sched_release(struct sched_queue *q, struct sched_entry *e, uint64_t hold_us, uint64_t now_us);
 /* e leaves the queue without a server (client gone, or timed_out: counted). */
 void sched_remove(struct sched_queue *q, struct sched_entry *e, bool timed_out);
 /* The entry that has waited longest (stays queued); NULL if empty. */

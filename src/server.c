@@ -4,10 +4,10 @@
  * is over.  Every way a server ends goes through server_close(). */
 #include "server.h"
 
+#include "io.h"
 #include <arpa/inet.h>
 #include <assert.h>
 #include <event2/buffer.h>
-#include "io.h"
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -35,20 +35,20 @@
 #define SERVER_SMALL_MSG_MAX (1024 * 1024)
 
 static const char *const server_state_names[] = {
-	[SV_CONNECTING] = "connecting", [SV_LOGIN] = "login",     [SV_IDLE] = "idle",
-	[SV_ACTIVE] = "active",         [SV_RESETTING] = "reset", [SV_CLOSED] = "closed",
+    [SV_CONNECTING] = "connecting", [SV_LOGIN] = "login",     [SV_IDLE] = "idle",
+    [SV_ACTIVE] = "active",         [SV_RESETTING] = "reset", [SV_CLOSED] = "closed",
 };
 _Static_assert(sizeof(server_state_names) / sizeof(server_state_names[0]) == SV_STATE_COUNT,
-	       "every server state needs a name");
+               "every server state needs a name");
 
 #define TO(s) (1u << (s))
 static const unsigned server_may_enter[SV_STATE_COUNT] = {
-	[SV_CONNECTING] = TO(SV_LOGIN) | TO(SV_CLOSED),
-	[SV_LOGIN] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
-	[SV_IDLE] = TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
-	[SV_ACTIVE] = TO(SV_ACTIVE) | TO(SV_IDLE) | TO(SV_RESETTING) | TO(SV_CLOSED),
-	[SV_RESETTING] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_CLOSED),
-	[SV_CLOSED] = 0,
+    [SV_CONNECTING] = TO(SV_LOGIN) | TO(SV_CLOSED),
+    [SV_LOGIN] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+    [SV_IDLE] = TO(SV_ACTIVE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+    [SV_ACTIVE] = TO(SV_ACTIVE) | TO(SV_IDLE) | TO(SV_RESETTING) | TO(SV_CLOSED),
+    [SV_RESETTING] = TO(SV_IDLE) | TO(SV_ACTIVE) | TO(SV_CLOSED),
+    [SV_CLOSED] = 0,
 };
 
 /* Parameters collected during login, for the pool's welcome message. */
@@ -86,7 +86,7 @@ void server_log(int level, const struct server *sv, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg((enum log_level)level, "S-%" PRIu64 ": %s/%s@%s:%d %s", sv->id, sv->pool->db->name,
-		sv->pool->user, sv->host, sv->port, msg);
+	        sv->pool->user, sv->host, sv->port, msg);
 }
 
 static void server_read_cb(struct io *io, void *arg);
@@ -101,9 +101,9 @@ static void pick_host(struct pool *pool, char *buf, size_t n)
 	unsigned count = 1, idx;
 
 	if (hosts == NULL || hosts[0] == '\0') {
-		util_strlcpy(buf, pool->fw->cfg->unix_socket_dir ? pool->fw->cfg->unix_socket_dir
-								 : "/tmp",
-			     n);
+		util_strlcpy(
+		    buf, pool->fw->cfg->unix_socket_dir ? pool->fw->cfg->unix_socket_dir : "/tmp",
+		    n);
 		return;
 	}
 	for (p = hosts; *p; p++)
@@ -164,12 +164,13 @@ bool server_launch(struct pool *pool)
 
 		un->sun_family = AF_UNIX;
 		if ((size_t)snprintf(un->sun_path, sizeof(un->sun_path), "%.90s/.s.PGSQL.%d",
-				     sv->host, port) >= sizeof(un->sun_path)) {
+		                     sv->host, port) >= sizeof(un->sun_path)) {
 			server_close(sv, "socket path too long");
 			return false;
 		}
 		sv->addrlen = sizeof(*un);
-		rc = io_connect(sv->io, (struct sockaddr *)&sv->addr, (socklen_t)sv->addrlen) ? 0 : -1;
+		rc = io_connect(sv->io, (struct sockaddr *)&sv->addr, (socklen_t)sv->addrlen) ? 0
+		                                                                              : -1;
 	} else {
 		struct sockaddr_in *in4 = (struct sockaddr_in *)&sv->addr;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sv->addr;
@@ -184,10 +185,10 @@ bool server_launch(struct pool *pool)
 			sv->addrlen = sizeof(*in6);
 		}
 		if (sv->addrlen > 0)
-			rc = io_connect(sv->io, (struct sockaddr *)&sv->addr,
-					(socklen_t)sv->addrlen)
-				     ? 0
-				     : -1;
+			rc =
+			    io_connect(sv->io, (struct sockaddr *)&sv->addr, (socklen_t)sv->addrlen)
+			        ? 0
+			        : -1;
 		else
 			rc = io_connect_hostname(sv->io, fw->dns, sv->host, port) ? 0 : -1;
 	}
@@ -210,7 +211,7 @@ void server_close(struct server *sv, const char *reason)
 		return;
 	if (fw->cfg->log_disconnections)
 		server_log(LOG_LVL_INFO, sv, "closing because: %s (age=%" PRIu64 "s)", reason,
-			   (fw->now_us - sv->connect_us) / USEC);
+		           (fw->now_us - sv->connect_us) / USEC);
 	if (c != NULL) {
 		/* The client loses its server mid-transaction: tell it, then close it. */
 		pool_drop_link(c);
@@ -312,19 +313,19 @@ static void send_startup(struct server *sv)
 /* The SCRAM client-final-message: from the plain password, or from the
  * ClientKey a client proved and the ServerKey of the same stored secret. */
 static bool scram_answer(struct server *sv, const char *pw, struct pkt_reader *r, char *buf,
-			 size_t len, char *err, size_t err_len)
+                         size_t len, char *err, size_t err_len)
 {
 	struct scram_secret sec;
 	bool ok;
 
 	if (strncmp(pw, "SCRAM-SHA-256$", 14) != 0)
 		return scram_client_final(sv->scram, pw, (const char *)r->p, pkt_remaining(r), buf,
-					  len, err, err_len);
+		                          len, err, err_len);
 	if (!sv->pool->has_scram_key || !scram_parse_secret(pw, &sec))
 		return false;
 	ok = scram_client_final_with_keys(sv->scram, sv->pool->scram_client_key, sec.server_key,
-					  (const char *)r->p, pkt_remaining(r), buf, len, err,
-					  err_len);
+	                                  (const char *)r->p, pkt_remaining(r), buf, len, err,
+	                                  err_len);
 	OPENSSL_cleanse(&sec, sizeof(sec));
 	return ok;
 }
@@ -346,7 +347,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 	case 3: /* cleartext */
 		if (pw == NULL || pg_is_md5_secret(pw) || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
 			server_log(LOG_LVL_WARNING, sv,
-				   "server asked for a cleartext password but none is known");
+			           "server asked for a cleartext password but none is known");
 			break;
 		}
 		if (!proto_put_password(out, pw))
@@ -358,14 +359,14 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 
 		if (salt == NULL || pw == NULL || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
 			server_log(LOG_LVL_WARNING, sv,
-				   "server asked for an md5 password but none is known");
+			           "server asked for an md5 password but none is known");
 			break;
 		}
 		if (pg_is_md5_secret(pw))
 			memcpy(user_hash, pw, 36);
 		else
 			pg_md5_hash(pw, strlen(pw), sv->pool->user, strlen(sv->pool->user),
-				    user_hash);
+			            user_hash);
 		pg_md5_hash(user_hash + 3, 32, salt, 4, answer);
 		if (!proto_put_password(out, answer))
 			break;
@@ -381,7 +382,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		if (!has_scram || pw == NULL || pg_is_md5_secret(pw) ||
 		    (strncmp(pw, "SCRAM-SHA-256$", 14) == 0 && !sv->pool->has_scram_key)) {
 			server_log(LOG_LVL_WARNING, sv,
-				   "server asked for SCRAM but no plain password is known");
+			           "server asked for SCRAM but no plain password is known");
 			break;
 		}
 		sv->scram = calloc(1, sizeof(*sv->scram));
@@ -394,7 +395,8 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		return true;
 	}
 	case 11: /* SASLContinue */
-		if (sv->scram == NULL || !scram_answer(sv, pw, &r, buf, sizeof(buf), err, sizeof(err))) {
+		if (sv->scram == NULL ||
+		    !scram_answer(sv, pw, &r, buf, sizeof(buf), err, sizeof(err))) {
 			server_log(LOG_LVL_WARNING, sv, "SCRAM exchange with server failed");
 			break;
 		}
@@ -416,7 +418,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		break;
 	}
 	pool_login_failed(sv->pool, SQLSTATE_CONNECTION_FAILURE,
-			  "server login failed: cannot authenticate to the server");
+	                  "server login failed: cannot authenticate to the server");
 	server_close(sv, "login failed");
 	return false;
 }
@@ -447,7 +449,7 @@ static void login_params_free(struct login_params *lp)
 
 /* Records a ParameterStatus the server sent; false if it does not parse. */
 static bool note_param(struct server *sv, const uint8_t *body, size_t len, const char **name_out,
-		       const char **value_out)
+                       const char **value_out)
 {
 	struct pkt_reader r;
 	const char *name, *value;
@@ -483,18 +485,18 @@ static void login_done(struct server *sv, struct login_params *lp)
 		if (getsockname(io_fd(sv->io), (struct sockaddr *)&ss, &sl) == 0) {
 			if (ss.ss_family == AF_INET) {
 				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, local,
-					  sizeof(local));
+				          sizeof(local));
 				lport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 			} else if (ss.ss_family == AF_INET6) {
 				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, local,
-					  sizeof(local));
+				          sizeof(local));
 				lport = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 			}
 		}
 		server_log(LOG_LVL_INFO, sv, "new connection to server (from %s:%d)", local, lport);
 	}
 	pool->last_login_fail_us = 0;
-	pool_set_welcome(pool, sv, lp->p, lp->n);
+	pool_set_welcome(pool, lp->p, lp->n);
 	if (cq != NULL && cq[0] != '\0') {
 		server_set_state(sv, SV_RESETTING);
 		if (!server_send_internal(sv, cq))
@@ -506,7 +508,7 @@ static void login_done(struct server *sv, struct login_params *lp)
 
 /* One login-phase message; false if the server was closed. */
 static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size_t len,
-		      struct login_params *lp)
+                      struct login_params *lp)
 {
 	struct pg_error_fields ef;
 	struct pkt_reader r;
@@ -516,7 +518,8 @@ static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size
 	case 'R':
 		return login_auth(sv, body, len);
 	case 'S':
-		if (!note_param(sv, body, len, &name, &value) || !login_param_add(lp, name, value)) {
+		if (!note_param(sv, body, len, &name, &value) ||
+		    !login_param_add(lp, name, value)) {
 			server_close(sv, "bad ParameterStatus from server");
 			return false;
 		}
@@ -541,7 +544,7 @@ static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size
 		snprintf(msg, sizeof(msg), "%s", ef.message);
 		server_log(LOG_LVL_WARNING, sv, "server login failed: %s", msg);
 		pool_login_failed(sv->pool, ef.sqlstate ? ef.sqlstate : SQLSTATE_CONNECTION_FAILURE,
-				  msg);
+		                  msg);
 		server_close(sv, "login failed");
 		return false;
 	}
@@ -563,7 +566,7 @@ static void internal_done(struct server *sv)
 		if (c != NULL) {
 			pool_unlink(c, false);
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-				    "failed to set session parameters on the server");
+			            "failed to set session parameters on the server");
 		} else {
 			server_close(sv, "internal query failed");
 		}
@@ -763,20 +766,21 @@ void server_process(struct server *sv)
 						go_on = false;
 					} else {
 						params_set(&c->params,
-							   params_slot(&sv->fw->tracked, name),
-							   value);
+						           params_slot(&sv->fw->tracked, name),
+						           value);
 					}
 				}
-				if (go_on && h.type == 'Z' && refuses_transaction(sv, body, h.body_len)) {
+				if (go_on && h.type == 'Z' &&
+				    refuses_transaction(sv, body, h.body_len)) {
 					/* Not forwarded: the client sees the error, not the open
 					 * transaction; the server is closed with it. */
 					pool_unlink(c, false);
 					client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-						    "transaction blocks not allowed in statement "
-						    "pooling mode");
+					            "transaction blocks not allowed in statement "
+					            "pooling mode");
 					go_on = false;
 				}
-				if (go_on && proto_put_msg(out, h.type, body, h.body_len) != true) {
+				if (go_on && !proto_put_msg(out, h.type, body, h.body_len)) {
 					server_close(sv, "out of memory");
 					go_on = false;
 				}
@@ -854,4 +858,3 @@ static void server_event_cb(struct io *io, int what, void *arg)
 	server_close(sv, (what & IO_EV_EOF) ? "server conn crashed?" : "server connection error");
 	pool_maybe_launch(pool);
 }
-

@@ -34,32 +34,32 @@ struct server {
 	struct list_head idle_link; /* pool->idle_servers while SV_IDLE */
 	struct pool *pool;          /* borrowed: the pool owns its servers */
 	struct client *client;      /* borrowed; set and cleared only by pool_link/unlink */
-	struct io *io;    /* owned */
+	struct io *io;              /* owned */
 	struct param_set params;    /* owned; values the server reported */
 	struct scram_client *scram; /* owned during SCRAM login */
 
-	char host[256]; /* host we connected to (or socket dir) */
+	char host[256];               /* host we connected to (or socket dir) */
 	struct sockaddr_storage addr; /* resolved address (for cancel requests) */
 	int addrlen;                  /* 0 until resolved */
 	int port;
 	uint32_t backend_pid, backend_key;
 
-	uint32_t pkt_remain;   /* bytes of the current message still to forward */
-	int expect_rfq;        /* ReadyForQuery messages the client is still owed */
-	int internal_rfq;      /* ReadyForQuery of Fairway's own queries to swallow */
-	bool internal_failed;  /* one of Fairway's own queries got an error */
-	bool ext_open;         /* client sent extended-protocol messages with no Sync yet */
-	bool in_copy;          /* COPY in progress */
-	char xact_status;      /* last ReadyForQuery status: 'I', 'T' or 'E' */
-	bool close_needed;     /* close when it next becomes idle (reload, lifetime) */
-	bool is_tested;        /* running server_check_query */
-	bool read_held;        /* reads paused for backpressure (client output full) */
+	uint32_t pkt_remain;  /* bytes of the current message still to forward */
+	int expect_rfq;       /* ReadyForQuery messages the client is still owed */
+	int internal_rfq;     /* ReadyForQuery of Fairway's own queries to swallow */
+	bool internal_failed; /* one of Fairway's own queries got an error */
+	bool ext_open;        /* client sent extended-protocol messages with no Sync yet */
+	bool in_copy;         /* COPY in progress */
+	char xact_status;     /* last ReadyForQuery status: 'I', 'T' or 'E' */
+	bool close_needed;    /* close when it next becomes idle (reload, lifetime) */
+	bool is_tested;       /* running server_check_query */
+	bool read_held;       /* reads paused for backpressure (client output full) */
 
-	uint64_t connect_us;   /* monotonic, connect start */
+	uint64_t connect_us; /* monotonic, connect start */
 	uint64_t connect_wall_us;
-	uint64_t idle_since_us;   /* last return to idle */
-	uint64_t link_us;         /* when it was linked (xact start) */
-	uint64_t query_start_us;  /* first unanswered query */
+	uint64_t idle_since_us;  /* last return to idle */
+	uint64_t link_us;        /* when it was linked (xact start) */
+	uint64_t query_start_us; /* first unanswered query */
 };
 
 /* Starts a new connection for pool; false if it could not even start. */
@@ -77,7 +77,7 @@ void server_client_gone(struct server *sv, bool clean);
 /* True if the server is between transactions with nothing in flight. */
 bool server_is_clean(const struct server *sv);
 void server_log(int level, const struct server *sv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void server_free(struct server *sv);
 
 #endif

@@ -3,11 +3,11 @@
  * so exporters that read PgBouncer read Fairway the same way. */
 #include "show.h"
 
+#include "io.h"
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include "io.h"
-#include <netinet/in.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,7 @@ struct result {
 };
 
 static void result_begin(struct result *r, struct evbuffer *out, const struct column *cols,
-			 size_t n)
+                         size_t n)
 {
 	const char *names[64];
 	uint32_t types[64];
@@ -102,27 +102,27 @@ static const char *timestr(struct numbuf *nb, uint64_t wall_us)
 /* --- SHOW POOLS ----------------------------------------------------------- */
 
 static const struct column pools_cols[] = {
-	{"database", T},
-	{"user", T},
-	{"cl_active", I},
-	{"cl_waiting", I},
-	{"cl_active_cancel_req", I},
-	{"cl_waiting_cancel_req", I},
-	{"sv_active", I},
-	{"sv_active_cancel", I},
-	{"sv_being_canceled", I},
-	{"sv_idle", I},
-	{"sv_used", I},
-	{"sv_tested", I},
-	{"sv_login", I},
-	{"maxwait", I},
-	{"maxwait_us", I},
-	{"pool_mode", T},
-	{"load_balance_hosts", T},
-	/* Fairway's own, after PgBouncer's. */
-	{"p50_wait_us", I},
-	{"p99_wait_us", I},
-	{"saturation_pct", N},
+    {"database", T},
+    {"user", T},
+    {"cl_active", I},
+    {"cl_waiting", I},
+    {"cl_active_cancel_req", I},
+    {"cl_waiting_cancel_req", I},
+    {"sv_active", I},
+    {"sv_active_cancel", I},
+    {"sv_being_canceled", I},
+    {"sv_idle", I},
+    {"sv_used", I},
+    {"sv_tested", I},
+    {"sv_login", I},
+    {"maxwait", I},
+    {"maxwait_us", I},
+    {"pool_mode", T},
+    {"load_balance_hosts", T},
+    /* Fairway's own, after PgBouncer's. */
+    {"p50_wait_us", I},
+    {"p99_wait_us", I},
+    {"saturation_pct", N},
 };
 
 static const char *pct(struct numbuf *nb, double v)
@@ -153,13 +153,13 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 
 			if (db->conf->host != NULL && strchr(db->conf->host, ',') != NULL)
 				lbh = db->conf->load_balance_hosts ? db->conf->load_balance_hosts
-								   : "round-robin";
+				                                   : "round-robin";
 			nb.next = 0;
 			v[0] = db->name;
 			v[1] = p->user;
 			v[2] = num(&nb, (uint64_t)(p->cl_count[CL_ACTIVE] + p->cl_count[CL_IDLE]));
-			v[3] = num(&nb,
-				   (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN]));
+			v[3] =
+			    num(&nb, (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN]));
 			v[4] = num(&nb, 0);
 			v[5] = num(&nb, 0);
 			v[6] = num(&nb, (uint64_t)p->sv_count[SV_ACTIVE]);
@@ -169,7 +169,7 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 			v[10] = num(&nb, 0);
 			v[11] = num(&nb, (uint64_t)p->sv_count[SV_RESETTING]);
 			v[12] = num(&nb,
-				    (uint64_t)(p->sv_count[SV_CONNECTING] + p->sv_count[SV_LOGIN]));
+			            (uint64_t)(p->sv_count[SV_CONNECTING] + p->sv_count[SV_LOGIN]));
 			v[13] = num(&nb, maxwait / USEC);
 			v[14] = num(&nb, maxwait % USEC);
 			v[15] = config_pool_mode_name(pool_mode_of(p));
@@ -186,27 +186,27 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 /* --- SHOW CLIENTS / SERVERS ------------------------------------------------ */
 
 static const struct column sockets_cols[] = {
-	{"type", T},
-	{"user", T},
-	{"database", T},
-	{"replication", T},
-	{"state", T},
-	{"addr", T},
-	{"port", I},
-	{"local_addr", T},
-	{"local_port", I},
-	{"connect_time", T},
-	{"request_time", T},
-	{"wait", I},
-	{"wait_us", I},
-	{"close_needed", I},
-	{"ptr", T},
-	{"link", T},
-	{"remote_pid", I},
-	{"tls", T},
-	{"application_name", T},
-	{"prepared_statements", I},
-	{"id", I},
+    {"type", T},
+    {"user", T},
+    {"database", T},
+    {"replication", T},
+    {"state", T},
+    {"addr", T},
+    {"port", I},
+    {"local_addr", T},
+    {"local_port", I},
+    {"connect_time", T},
+    {"request_time", T},
+    {"wait", I},
+    {"wait_us", I},
+    {"close_needed", I},
+    {"ptr", T},
+    {"link", T},
+    {"remote_pid", I},
+    {"tls", T},
+    {"application_name", T},
+    {"prepared_statements", I},
+    {"id", I},
 };
 
 static const char *client_show_state(const struct client *c)
@@ -280,8 +280,8 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 		v[8] = snum(&nb, lport);
 		v[9] = timestr(&nb, c->connect_wall_us);
 		v[10] = timestr(&nb, c->connect_wall_us + (c->request_us > c->connect_us
-								  ? c->request_us - c->connect_us
-								  : 0));
+		                                               ? c->request_us - c->connect_us
+		                                               : 0));
 		v[11] = num(&nb, wait / USEC);
 		v[12] = num(&nb, wait % USEC);
 		v[13] = num(&nb, 0);
@@ -342,9 +342,9 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 				nb.next = 0;
 				memset(&ss, 0, sizeof(ss));
 				if (sv->io != NULL &&
-				    getsockname(io_fd(sv->io), (struct sockaddr *)&ss,
-						&sl) == 0)
-					sockaddr_text((const struct sockaddr *)&ss, laddr, sizeof(laddr), &lport);
+				    getsockname(io_fd(sv->io), (struct sockaddr *)&ss, &sl) == 0)
+					sockaddr_text((const struct sockaddr *)&ss, laddr,
+					              sizeof(laddr), &lport);
 				snprintf(ptr, sizeof(ptr), "S-%" PRIu64, sv->id);
 				if (sv->client != NULL)
 					snprintf(link, sizeof(link), "C-%" PRIu64, sv->client->id);
@@ -379,47 +379,53 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 /* --- SHOW STATS and friends -------------------------------------------------- */
 
 static const struct column stats_cols[] = {
-	{"database", T},
-	{"total_server_assignment_count", I},
-	{"total_xact_count", I},
-	{"total_query_count", I},
-	{"total_received", I},
-	{"total_sent", I},
-	{"total_xact_time", I},
-	{"total_query_time", I},
-	{"total_wait_time", I},
-	{"total_client_parse_count", I},
-	{"total_server_parse_count", I},
-	{"total_bind_count", I},
-	{"avg_server_assignment_count", I},
-	{"avg_xact_count", I},
-	{"avg_query_count", I},
-	{"avg_recv", I},
-	{"avg_sent", I},
-	{"avg_xact_time", I},
-	{"avg_query_time", I},
-	{"avg_wait_time", I},
-	{"avg_client_parse_count", I},
-	{"avg_server_parse_count", I},
-	{"avg_bind_count", I},
+    {"database", T},
+    {"total_server_assignment_count", I},
+    {"total_xact_count", I},
+    {"total_query_count", I},
+    {"total_received", I},
+    {"total_sent", I},
+    {"total_xact_time", I},
+    {"total_query_time", I},
+    {"total_wait_time", I},
+    {"total_client_parse_count", I},
+    {"total_server_parse_count", I},
+    {"total_bind_count", I},
+    {"avg_server_assignment_count", I},
+    {"avg_xact_count", I},
+    {"avg_query_count", I},
+    {"avg_recv", I},
+    {"avg_sent", I},
+    {"avg_xact_time", I},
+    {"avg_query_time", I},
+    {"avg_wait_time", I},
+    {"avg_client_parse_count", I},
+    {"avg_server_parse_count", I},
+    {"avg_bind_count", I},
 };
 
 static const struct column stats_totals_cols[] = {
-	{"database", T},        {"server_assignment_count", I},
-	{"xact_count", I},      {"query_count", I},
-	{"bytes_received", I},  {"bytes_sent", I},
-	{"xact_time", I},       {"query_time", I},
-	{"wait_time", I},       {"client_parse_count", I},
-	{"server_parse_count", I}, {"bind_count", I},
+    {"database", T},           {"server_assignment_count", I},
+    {"xact_count", I},         {"query_count", I},
+    {"bytes_received", I},     {"bytes_sent", I},
+    {"xact_time", I},          {"query_time", I},
+    {"wait_time", I},          {"client_parse_count", I},
+    {"server_parse_count", I}, {"bind_count", I},
 };
 
 static const struct column stats_averages_cols[] = {
-	{"database", T},        {"server_assignment_count", I},
-	{"xact_count", I},      {"query_count", I},
-	{"bytes_received", I},  {"bytes_sent", I},
-	{"xact_time", I},       {"query_time", I},
-	{"wait_time", I},       {"avg_client_parse_count", I},
-	{"avg_server_parse_count", I}, {"avg_bind_count", I},
+    {"database", T},
+    {"server_assignment_count", I},
+    {"xact_count", I},
+    {"query_count", I},
+    {"bytes_received", I},
+    {"bytes_sent", I},
+    {"xact_time", I},
+    {"query_time", I},
+    {"wait_time", I},
+    {"avg_client_parse_count", I},
+    {"avg_server_parse_count", I},
+    {"avg_bind_count", I},
 };
 
 /* Writes the 11 numbers of a stats struct into v (the three parse/bind
@@ -465,7 +471,7 @@ static bool show_stats(struct fairway *fw, struct evbuffer *out, enum stats_kind
 			stats_values(&nb, &db->period_avg, v + 12);
 		} else {
 			stats_values(&nb, kind == STATS_TOTALS ? &db->stats : &db->period_avg,
-				     v + 1);
+			             v + 1);
 		}
 		result_row(&r, v);
 	}
@@ -491,10 +497,17 @@ static bool show_totals(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {{"name", T}, {"value", I}};
 	static const char *const names[] = {
-		"server_assignment_count", "xact_count",          "query_count",
-		"client_bytes",            "server_bytes",        "xact_time",
-		"query_time",              "wait_time",           "ps_client_parse_count",
-		"ps_server_parse_count",   "ps_bind_count",
+	    "server_assignment_count",
+	    "xact_count",
+	    "query_count",
+	    "client_bytes",
+	    "server_bytes",
+	    "xact_time",
+	    "query_time",
+	    "wait_time",
+	    "ps_client_parse_count",
+	    "ps_server_parse_count",
+	    "ps_bind_count",
 	};
 	struct fw_stats avg = {0};
 	struct list_head *pos;
@@ -528,7 +541,7 @@ static bool show_totals(struct fairway *fw, struct evbuffer *out)
 			const char *v[2];
 
 			snprintf(name, sizeof(name), "%s_%s", pass == 0 ? "total" : "avg",
-				 names[i]);
+			         names[i]);
 			v[0] = name;
 			v[1] = vals[i];
 			result_row(&r, v);
@@ -540,37 +553,36 @@ static bool show_totals(struct fairway *fw, struct evbuffer *out)
 /* --- SHOW DATABASES / USERS / LISTS / STATE / VERSION / CONFIG --------------- */
 
 static const struct column databases_cols[] = {
-	{"name", T},
-	{"host", T},
-	{"port", I},
-	{"database", T},
-	{"force_user", T},
-	{"pool_size", I},
-	{"min_pool_size", I},
-	{"reserve_pool_size", I},
-	{"server_lifetime", I},
-	{"pool_mode", T},
-	{"load_balance_hosts", T},
-	{"max_connections", I},
-	{"current_connections", I},
-	{"max_client_connections", I},
-	{"current_client_connections", I},
-	{"paused", I},
-	{"disabled", I},
+    {"name", T},
+    {"host", T},
+    {"port", I},
+    {"database", T},
+    {"force_user", T},
+    {"pool_size", I},
+    {"min_pool_size", I},
+    {"reserve_pool_size", I},
+    {"server_lifetime", I},
+    {"pool_mode", T},
+    {"load_balance_hosts", T},
+    {"max_connections", I},
+    {"current_connections", I},
+    {"max_client_connections", I},
+    {"current_client_connections", I},
+    {"paused", I},
+    {"disabled", I},
 };
 
 static void database_row(struct fairway *fw, struct result *r, const char *name,
-			 const struct db_conf *dc, const struct database *db)
+                         const struct db_conf *dc, const struct database *db)
 {
 	const struct config *cfg = fw->cfg;
 	const char *v[ARRAY_SIZE(databases_cols)];
 	struct numbuf nb = {.next = 0};
-	int max_db = dc->max_db_connections >= 0 ? dc->max_db_connections
-						 : cfg->max_db_connections;
+	int max_db = dc->max_db_connections >= 0 ? dc->max_db_connections : cfg->max_db_connections;
 	int max_cl = dc->max_db_client_connections >= 0 ? dc->max_db_client_connections
-						       : cfg->max_db_client_connections;
-	int64_t lifetime = dc->server_lifetime_us >= 0 ? dc->server_lifetime_us
-						       : cfg->server_lifetime_us;
+	                                                : cfg->max_db_client_connections;
+	int64_t lifetime =
+	    dc->server_lifetime_us >= 0 ? dc->server_lifetime_us : cfg->server_lifetime_us;
 
 	v[0] = name;
 	v[1] = dc->host;
@@ -579,13 +591,13 @@ static void database_row(struct fairway *fw, struct result *r, const char *name,
 	v[4] = dc->user;
 	v[5] = snum(&nb, dc->pool_size >= 0 ? dc->pool_size : cfg->default_pool_size);
 	v[6] = snum(&nb, dc->min_pool_size >= 0 ? dc->min_pool_size : cfg->min_pool_size);
-	v[7] = snum(&nb, dc->reserve_pool_size >= 0 ? dc->reserve_pool_size
-						     : cfg->reserve_pool_size);
+	v[7] =
+	    snum(&nb, dc->reserve_pool_size >= 0 ? dc->reserve_pool_size : cfg->reserve_pool_size);
 	v[8] = snum(&nb, lifetime / (int64_t)USEC);
 	v[9] = dc->pool_mode != POOL_MODE_UNSET ? config_pool_mode_name(dc->pool_mode) : NULL;
 	v[10] = dc->host != NULL && strchr(dc->host, ',') != NULL
-			? (dc->load_balance_hosts ? dc->load_balance_hosts : "round-robin")
-			: NULL;
+	            ? (dc->load_balance_hosts ? dc->load_balance_hosts : "round-robin")
+	            : NULL;
 	v[11] = snum(&nb, max_db);
 	v[12] = snum(&nb, db ? db->n_servers : 0);
 	v[13] = snum(&nb, max_cl);
@@ -606,7 +618,7 @@ static bool show_databases(struct fairway *fw, struct evbuffer *out)
 		if (strcmp(cfg->dbs[i].name, "*") == 0)
 			continue;
 		database_row(fw, &r, cfg->dbs[i].name, &cfg->dbs[i],
-			     db_lookup(fw, cfg->dbs[i].name, false));
+		             db_lookup(fw, cfg->dbs[i].name, false));
 	}
 	list_for_each(pos, &fw->databases)
 	{
@@ -618,8 +630,8 @@ static bool show_databases(struct fairway *fw, struct evbuffer *out)
 	{
 		/* The console itself, as PgBouncer lists it. */
 		const char *v[ARRAY_SIZE(databases_cols)] = {
-			"pgbouncer", NULL, "6432", "pgbouncer", "pgbouncer", "2", "0", "0", "0",
-			"statement", NULL, "0", "0", "0", "0", "0", "0"};
+		    "pgbouncer", NULL, "6432", "pgbouncer", "pgbouncer", "2", "0", "0", "0",
+		    "statement", NULL, "0",    "0",         "0",         "0", "0", "0"};
 		struct numbuf nb = {.next = 0};
 
 		v[2] = snum(&nb, cfg->listen_port);
@@ -631,20 +643,20 @@ static bool show_databases(struct fairway *fw, struct evbuffer *out)
 struct result;
 static struct pool_user *user_lookup(struct fairway *fw, const char *name);
 static void users_row(struct fairway *fw, struct result *rp, const char *name,
-		      const struct pool_user *pu);
+                      const struct pool_user *pu);
 static size_t count_user_rows(struct fairway *fw);
 
 static bool show_users(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {
-		{"name", T},
-		{"pool_size", T},
-		{"reserve_pool_size", T},
-		{"pool_mode", T},
-		{"max_user_connections", I},
-		{"current_connections", I},
-		{"max_user_client_connections", I},
-		{"current_client_connections", I},
+	    {"name", T},
+	    {"pool_size", T},
+	    {"reserve_pool_size", T},
+	    {"pool_mode", T},
+	    {"max_user_connections", I},
+	    {"current_connections", I},
+	    {"max_user_client_connections", I},
+	    {"current_client_connections", I},
 	};
 	const struct config *cfg = fw->cfg;
 	struct list_head *pos;
@@ -673,9 +685,10 @@ static size_t count_user_rows(struct fairway *fw)
 	struct list_head *pos;
 	size_t n = fw->cfg->n_users;
 
-	list_for_each(pos, &fw->users)
-		if (config_find_user(fw->cfg, list_entry(pos, struct pool_user, link)->name) == NULL)
-			n++;
+	list_for_each(
+	    pos, &fw->users) if (config_find_user(fw->cfg,
+	                                          list_entry(pos, struct pool_user, link)->name) ==
+	                         NULL) n++;
 	return n;
 }
 
@@ -694,7 +707,7 @@ static struct pool_user *user_lookup(struct fairway *fw, const char *name)
 }
 
 static void users_row(struct fairway *fw, struct result *rp, const char *name,
-		      const struct pool_user *pu)
+                      const struct pool_user *pu)
 {
 	const struct config *cfg = fw->cfg;
 	{
@@ -707,13 +720,13 @@ static void users_row(struct fairway *fw, struct result *rp, const char *name,
 		v[1] = uc && uc->pool_size >= 0 ? snum(&nb, uc->pool_size) : "";
 		v[2] = uc && uc->reserve_pool_size >= 0 ? snum(&nb, uc->reserve_pool_size) : "";
 		v[3] = uc && uc->pool_mode != POOL_MODE_UNSET ? config_pool_mode_name(uc->pool_mode)
-							       : NULL;
+		                                              : NULL;
 		v[4] = snum(&nb, uc && uc->max_user_connections >= 0 ? uc->max_user_connections
-								      : cfg->max_user_connections);
+		                                                     : cfg->max_user_connections);
 		v[5] = snum(&nb, pu ? pu->n_servers : 0);
 		v[6] = snum(&nb, uc && uc->max_user_client_connections >= 0
-					 ? uc->max_user_client_connections
-					 : cfg->max_user_client_connections);
+		                     ? uc->max_user_client_connections
+		                     : cfg->max_user_client_connections);
 		v[7] = snum(&nb, pu ? pu->n_clients : 0);
 		result_row(r, v);
 	}
@@ -724,7 +737,7 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 	static const struct column cols[] = {{"list", T}, {"items", I}};
 	struct list_head *dpos, *ppos;
 	uint64_t n_db = 0, n_pools = 0, used_cl = 0, login_cl = 0, free_sv = 0, used_sv = 0,
-		 n_users = 0;
+	         n_users = 0;
 	struct numbuf nb = {.next = 0};
 	struct result r;
 
@@ -747,9 +760,8 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 	for (size_t i = 0; i < fw->cfg->n_dbs; i++)
 		if (strcmp(fw->cfg->dbs[i].name, "*") != 0)
 			n_db++;
-	list_for_each(dpos, &fw->databases)
-		if (list_entry(dpos, struct database, link)->is_auto)
-			n_db++;
+	list_for_each(dpos, &fw->databases) if (list_entry(dpos, struct database, link)->is_auto)
+	    n_db++;
 	list_for_each(dpos, &fw->clients)
 	{
 		struct client *c = list_entry(dpos, struct client, link);
@@ -760,13 +772,20 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 			used_cl++;
 	}
 	const char *rows[][2] = {
-		{"databases", num(&nb, n_db)},      {"users", num(&nb, n_users)},
-		{"peers", num(&nb, 0)},             {"pools", num(&nb, n_pools)},
-		{"peer_pools", num(&nb, 0)},        {"free_clients", num(&nb, 0)},
-		{"used_clients", num(&nb, used_cl)}, {"login_clients", num(&nb, login_cl)},
-		{"free_servers", num(&nb, free_sv)}, {"used_servers", num(&nb, used_sv)},
-		{"dns_names", num(&nb, 0)},         {"dns_zones", num(&nb, 0)},
-		{"dns_queries", num(&nb, 0)},       {"dns_pending", num(&nb, 0)},
+	    {"databases", num(&nb, n_db)},
+	    {"users", num(&nb, n_users)},
+	    {"peers", num(&nb, 0)},
+	    {"pools", num(&nb, n_pools)},
+	    {"peer_pools", num(&nb, 0)},
+	    {"free_clients", num(&nb, 0)},
+	    {"used_clients", num(&nb, used_cl)},
+	    {"login_clients", num(&nb, login_cl)},
+	    {"free_servers", num(&nb, free_sv)},
+	    {"used_servers", num(&nb, used_sv)},
+	    {"dns_names", num(&nb, 0)},
+	    {"dns_zones", num(&nb, 0)},
+	    {"dns_queries", num(&nb, 0)},
+	    {"dns_pending", num(&nb, 0)},
 	};
 
 	result_begin(&r, out, cols, ARRAY_SIZE(cols));
@@ -779,9 +798,9 @@ static bool show_state(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {{"key", T}, {"value", T}};
 	const char *rows[][2] = {
-		{"active", fw->paused || fw->suspended ? "no" : "yes"},
-		{"paused", fw->paused ? "yes" : "no"},
-		{"suspended", fw->suspended ? "yes" : "no"},
+	    {"active", fw->paused || fw->suspended ? "no" : "yes"},
+	    {"paused", fw->paused ? "yes" : "no"},
+	    {"suspended", fw->suspended ? "yes" : "no"},
 	};
 	struct result r;
 
@@ -807,7 +826,7 @@ struct config_rows {
 };
 
 static void config_row_cb(void *arg, const char *key, const char *value, const char *dflt,
-			  const char *changeable)
+                          const char *changeable)
 {
 	struct config_rows *cr = arg;
 	const char *v[4] = {key, value, dflt, changeable};
@@ -818,7 +837,7 @@ static void config_row_cb(void *arg, const char *key, const char *value, const c
 static bool show_config(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {
-		{"key", T}, {"value", T}, {"default", T}, {"changeable", T}};
+	    {"key", T}, {"value", T}, {"default", T}, {"changeable", T}};
 	struct result r;
 	struct config_rows cr = {&r};
 
@@ -830,25 +849,25 @@ static bool show_config(struct fairway *fw, struct evbuffer *out)
 static bool show_help(struct evbuffer *out)
 {
 	static const char detail[] =
-		"\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
-		"\n\tSHOW PEERS|PEER_POOLS"
-		"\n\tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|STATE"
-		"\n\tSHOW DNS_HOSTS|DNS_ZONES"
-		"\n\tSHOW WAITS|FLOWS|HISTOGRAM [<db> [<user>]]"
-		"\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
-		"\n\tSET key = arg"
-		"\n\tRELOAD"
-		"\n\tPAUSE [<db>]"
-		"\n\tRESUME [<db>]"
-		"\n\tDISABLE <db>"
-		"\n\tENABLE <db>"
-		"\n\tRECONNECT [<db>]"
-		"\n\tKILL [<db>]"
-		"\n\tKILL_CLIENT <id>"
-		"\n\tSUSPEND"
-		"\n\tSHUTDOWN"
-		"\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS"
-		"\n\tWAIT_CLOSE [<db>]";
+	    "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
+	    "\n\tSHOW PEERS|PEER_POOLS"
+	    "\n\tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|STATE"
+	    "\n\tSHOW DNS_HOSTS|DNS_ZONES"
+	    "\n\tSHOW WAITS|FLOWS|HISTOGRAM [<db> [<user>]]"
+	    "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
+	    "\n\tSET key = arg"
+	    "\n\tRELOAD"
+	    "\n\tPAUSE [<db>]"
+	    "\n\tRESUME [<db>]"
+	    "\n\tDISABLE <db>"
+	    "\n\tENABLE <db>"
+	    "\n\tRECONNECT [<db>]"
+	    "\n\tKILL [<db>]"
+	    "\n\tKILL_CLIENT <id>"
+	    "\n\tSUSPEND"
+	    "\n\tSHUTDOWN"
+	    "\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS"
+	    "\n\tWAIT_CLOSE [<db>]";
 
 	return proto_put_notice_detail(out, "Console usage", detail) &&
 	       proto_put_command_complete(out, "SHOW");
@@ -859,7 +878,7 @@ static bool show_help(struct evbuffer *out)
 static bool show_mem(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {
-		{"name", T}, {"size", I}, {"used", I}, {"free", I}, {"memtotal", I}};
+	    {"name", T}, {"size", I}, {"used", I}, {"free", I}, {"memtotal", I}};
 	struct list_head *dpos, *ppos;
 	uint64_t n_db = 0, n_pool = 0, n_user = 0, n_client = 0, n_server = 0, n_flow = 0;
 	struct numbuf nb = {.next = 0};
@@ -878,20 +897,18 @@ static bool show_mem(struct fairway *fw, struct evbuffer *out)
 			n_flow += p->waitq.n_flows;
 		}
 	}
-	list_for_each(dpos, &fw->users)
-		n_user++;
-	list_for_each(dpos, &fw->clients)
-		n_client++;
+	list_for_each(dpos, &fw->users) n_user++;
+	list_for_each(dpos, &fw->clients) n_client++;
 	const struct {
 		const char *name;
 		uint64_t size, used;
 	} rows[] = {
-		{"user_cache", sizeof(struct pool_user), n_user},
-		{"db_cache", sizeof(struct database), n_db},
-		{"pool_cache", sizeof(struct pool), n_pool},
-		{"server_cache", sizeof(struct server), n_server},
-		{"client_cache", sizeof(struct client), n_client},
-		{"flow_cache", sizeof(struct sched_flow), n_flow},
+	    {"user_cache", sizeof(struct pool_user), n_user},
+	    {"db_cache", sizeof(struct database), n_db},
+	    {"pool_cache", sizeof(struct pool), n_pool},
+	    {"server_cache", sizeof(struct server), n_server},
+	    {"client_cache", sizeof(struct client), n_client},
+	    {"flow_cache", sizeof(struct sched_flow), n_flow},
 	};
 	result_begin(&r, out, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
@@ -912,11 +929,21 @@ static bool show_mem(struct fairway *fw, struct evbuffer *out)
 static bool show_fds(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {
-		{"fd", I},          {"task", T},           {"user", T},
-		{"database", T},    {"addr", T},           {"port", I},
-		{"cancel", I},      {"link", I},           {"client_encoding", T},
-		{"std_strings", T}, {"datestyle", T},      {"timezone", T},
-		{"password", T},    {"scram_client_key", T}, {"scram_server_key", T},
+	    {"fd", I},
+	    {"task", T},
+	    {"user", T},
+	    {"database", T},
+	    {"addr", T},
+	    {"port", I},
+	    {"cancel", I},
+	    {"link", I},
+	    {"client_encoding", T},
+	    {"std_strings", T},
+	    {"datestyle", T},
+	    {"timezone", T},
+	    {"password", T},
+	    {"scram_client_key", T},
+	    {"scram_server_key", T},
 	};
 	struct list_head *pos;
 	struct result r;
@@ -957,7 +984,7 @@ static bool show_empty(struct evbuffer *out, const struct column *cols, size_t n
 static bool show_sockets(struct fairway *fw, struct evbuffer *out, bool active_only)
 {
 	static const char *const extra[] = {"recv_pos",    "pkt_pos",   "pkt_remain", "send_pos",
-					    "send_remain", "pkt_avail", "send_avail"};
+	                                    "send_remain", "pkt_avail", "send_avail"};
 	struct column cols[ARRAY_SIZE(sockets_cols) + ARRAY_SIZE(extra)];
 	struct list_head *pos;
 	struct result r;
@@ -1015,13 +1042,11 @@ static bool show_sockets(struct fairway *fw, struct evbuffer *out, bool active_o
 /* --- Fairway's own: SHOW WAITS / FLOWS / HISTOGRAM ----------------------------- */
 
 static const struct column waits_cols[] = {
-	{"database", T},       {"user", T},           {"waits", I},
-	{"p50_us", I},         {"p90_us", I},         {"p99_us", I},
-	{"p999_us", I},        {"max_us", I},         {"total_waits", I},
-	{"total_p50_us", I},   {"total_p90_us", I},   {"total_p99_us", I},
-	{"total_p999_us", I},  {"total_max_us", I},   {"saturation_pct", N},
-	{"total_saturation_pct", N}, {"cl_waiting", I}, {"max_queue", I},
-	{"total_max_queue", I},
+    {"database", T},      {"user", T},         {"waits", I},           {"p50_us", I},
+    {"p90_us", I},        {"p99_us", I},       {"p999_us", I},         {"max_us", I},
+    {"total_waits", I},   {"total_p50_us", I}, {"total_p90_us", I},    {"total_p99_us", I},
+    {"total_p999_us", I}, {"total_max_us", I}, {"saturation_pct", N},  {"total_saturation_pct", N},
+    {"cl_waiting", I},    {"max_queue", I},    {"total_max_queue", I},
 };
 
 static void hist_values(struct numbuf *nb, const struct hist *h, const char **v)
@@ -1067,10 +1092,9 @@ static bool show_waits(struct fairway *fw, struct evbuffer *out)
 }
 
 static const struct column flows_cols[] = {
-	{"database", T},   {"user", T},      {"flow", T},
-	{"weight", I},     {"cl_waiting", I}, {"cl_active", I},
-	{"served", I},     {"server_time_share_pct", N},
-	{"p99_wait_us", I}, {"refused", I},  {"timed_out", I},
+    {"database", T},    {"user", T},      {"flow", T},      {"weight", I},
+    {"cl_waiting", I},  {"cl_active", I}, {"served", I},    {"server_time_share_pct", N},
+    {"p99_wait_us", I}, {"refused", I},   {"timed_out", I},
 };
 
 static bool show_flows(struct fairway *fw, struct evbuffer *out)
@@ -1102,8 +1126,9 @@ static bool show_flows(struct fairway *fw, struct evbuffer *out)
 				v[4] = num(&nb, f->n_waiting);
 				v[5] = num(&nb, f->n_active);
 				v[6] = num(&nb, f->served);
-				v[7] = pct(&nb, total ? 100.0 * (double)f->server_time_us / (double)total
-						      : 0.0);
+				v[7] = pct(&nb,
+				           total ? 100.0 * (double)f->server_time_us / (double)total
+				                 : 0.0);
 				v[8] = num(&nb, hist_quantile(&f->wait_hist, 0.99));
 				v[9] = num(&nb, f->refused);
 				v[10] = num(&nb, f->timed_out);
@@ -1117,10 +1142,10 @@ static bool show_flows(struct fairway *fw, struct evbuffer *out)
 /* SHOW HISTOGRAM [db [user]]: the since-start wait histogram of the matching
  * pools, merged; one row per non-empty bucket with a bar readable in psql. */
 static bool show_histogram(struct fairway *fw, const char *dbname, const char *user,
-			   struct evbuffer *out)
+                           struct evbuffer *out)
 {
 	static const struct column cols[] = {
-		{"le_us", I}, {"count", I}, {"share_pct", N}, {"cumulative_pct", N}, {"bar", T}};
+	    {"le_us", I}, {"count", I}, {"share_pct", N}, {"cumulative_pct", N}, {"bar", T}};
 	struct list_head *dpos, *ppos;
 	struct hist *h = calloc(1, sizeof(*h));
 	uint64_t top = 0, cum = 0;
@@ -1219,14 +1244,14 @@ bool show_command(struct client *c, const char *what, struct evbuffer *out, bool
 		ok = show_empty(out, c3, ARRAY_SIZE(c3));
 	} else if (strcasecmp(what, "peers") == 0) {
 		static const struct column c4[] = {
-			{"peer_id", I}, {"host", T}, {"port", I}, {"pool_size", I}};
+		    {"peer_id", I}, {"host", T}, {"port", I}, {"pool_size", I}};
 		ok = show_empty(out, c4, ARRAY_SIZE(c4));
 	} else if (strcasecmp(what, "peer_pools") == 0) {
 		static const struct column c5[] = {{"peer_id", I},
-						   {"cl_active_cancel_req", I},
-						   {"cl_waiting_cancel_req", I},
-						   {"sv_active_cancel", I},
-						   {"sv_login", I}};
+		                                   {"cl_active_cancel_req", I},
+		                                   {"cl_waiting_cancel_req", I},
+		                                   {"sv_active_cancel", I},
+		                                   {"sv_login", I}};
 		ok = show_empty(out, c5, ARRAY_SIZE(c5));
 	} else if (strcasecmp(what, "waits") == 0)
 		ok = show_waits(fw, out);

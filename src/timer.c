@@ -5,9 +5,9 @@
 
 #include "io.h"
 #include <event2/event.h>
-#include <stdio.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "admin.h"
@@ -69,11 +69,11 @@ static void check_servers(struct pool *pool)
 	struct fairway *fw = pool->fw;
 	const struct config *cfg = fw->cfg;
 	int64_t lifetime = pool->db->conf->server_lifetime_us >= 0
-				   ? pool->db->conf->server_lifetime_us
-				   : cfg->server_lifetime_us;
+	                       ? pool->db->conf->server_lifetime_us
+	                       : cfg->server_lifetime_us;
 	struct list_head *pos, *next;
-	int min = pool->db->conf->min_pool_size >= 0 ? pool->db->conf->min_pool_size
-						     : cfg->min_pool_size;
+	int min =
+	    pool->db->conf->min_pool_size >= 0 ? pool->db->conf->min_pool_size : cfg->min_pool_size;
 
 	list_for_each_safe(pos, next, &pool->servers)
 	{
@@ -93,9 +93,9 @@ static void check_servers(struct pool *pool)
 			if (sv->close_needed)
 				server_close(sv, "database configuration changed");
 			else if (cfg->server_idle_timeout_us > 0 &&
-				 fw->now_us - sv->idle_since_us >
-					 (uint64_t)cfg->server_idle_timeout_us &&
-				 pool->n_servers > min)
+			         fw->now_us - sv->idle_since_us >
+			             (uint64_t)cfg->server_idle_timeout_us &&
+			         pool->n_servers > min)
 				server_close(sv, "server idle timeout");
 			else if (lifetime > 0 && age > (uint64_t)lifetime)
 				server_close(sv, "server lifetime over");
@@ -107,13 +107,12 @@ static void check_servers(struct pool *pool)
 		}
 	}
 	if (fw->shutdown == SHUTDOWN_NONE && !fw->paused && !pool->db->paused &&
-	    (pool->db->conf->user != NULL || pool->cl_count[CL_IDLE] + pool->cl_count[CL_ACTIVE] +
-						     pool->cl_count[CL_WAITING] >
-					     0)) {
-		while (pool->n_servers < min &&
-		       (pool->last_login_fail_us == 0 ||
-			fw->now_us - pool->last_login_fail_us >=
-				(uint64_t)cfg->server_login_retry_us)) {
+	    (pool->db->conf->user != NULL ||
+	     pool->cl_count[CL_IDLE] + pool->cl_count[CL_ACTIVE] + pool->cl_count[CL_WAITING] >
+	         0)) {
+		while (pool->n_servers < min && (pool->last_login_fail_us == 0 ||
+		                                 fw->now_us - pool->last_login_fail_us >=
+		                                     (uint64_t)cfg->server_login_retry_us)) {
 			if (!server_launch(pool))
 				break;
 		}
@@ -138,13 +137,15 @@ static void check_clients(struct fairway *fw)
 		case CL_AUTH:
 			if (cfg->client_login_timeout_us > 0 &&
 			    fw->now_us - c->connect_us > (uint64_t)cfg->client_login_timeout_us)
-				client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
-					    "client_login_timeout (server down or wrong password?)");
+				client_fail(
+				    c, SQLSTATE_PROTOCOL_VIOLATION,
+				    "client_login_timeout (server down or wrong password?)");
 			break;
 		case CL_IDLE:
 			if (!c->is_console && cfg->client_idle_timeout_us > 0 &&
 			    in_state > (uint64_t)cfg->client_idle_timeout_us)
-				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT, "client_idle_timeout");
+				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT,
+				            "client_idle_timeout");
 			break;
 		case CL_ACTIVE:
 			if (sv == NULL)
@@ -158,10 +159,10 @@ static void check_clients(struct fairway *fw)
 			if (cfg->idle_transaction_timeout_us > 0 && sv->xact_status != 'I' &&
 			    sv->expect_rfq == 0 &&
 			    fw->now_us - c->last_activity_us >
-				    (uint64_t)cfg->idle_transaction_timeout_us) {
+			        (uint64_t)cfg->idle_transaction_timeout_us) {
 				pool_unlink(c, false);
 				client_fail(c, SQLSTATE_IDLE_IN_TRANSACTION,
-					    "idle transaction timeout");
+				            "idle transaction timeout");
 				break;
 			}
 			if (cfg->transaction_timeout_us > 0 && sv->xact_status != 'I' &&
@@ -176,9 +177,9 @@ static void check_clients(struct fairway *fw)
 				char msg[256];
 
 				snprintf(msg, sizeof(msg),
-					 "no server connection available in pool %s/%s yet, "
-					 "waiting (query_wait_notify)",
-					 c->pool->db->name, c->pool->user);
+				         "no server connection available in pool %s/%s yet, "
+				         "waiting (query_wait_notify)",
+				         c->pool->db->name, c->pool->user);
 				c->wait_notified = true;
 				if (!proto_put_notice(io_output(c->io), "00000", msg))
 					client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
@@ -214,8 +215,8 @@ static void stats_period(struct fairway *fw)
 		const struct fw_stats *t = &db->stats, *s = &db->period_start;
 		struct fw_stats *a = &db->period_avg;
 		uint64_t xacts = t->xact_count - s->xact_count,
-			 queries = t->query_count - s->query_count,
-			 assigns = t->server_assignment_count - s->server_assignment_count;
+		         queries = t->query_count - s->query_count,
+		         assigns = t->server_assignment_count - s->server_assignment_count;
 
 		a->server_assignment_count = per_sec(assigns, period);
 		a->xact_count = per_sec(xacts, period);
@@ -230,7 +231,7 @@ static void stats_period(struct fairway *fw)
 			struct list_head *ppos;
 
 			list_for_each(ppos, &db->pools)
-				pool_period_reset(list_entry(ppos, struct pool, link));
+			    pool_period_reset(list_entry(ppos, struct pool, link));
 		}
 		sum.xact_count += a->xact_count;
 		sum.query_count += a->query_count;
@@ -243,10 +244,10 @@ static void stats_period(struct fairway *fw)
 	fw->last_stats_us = fw->now_us;
 	if (fw->cfg->log_stats)
 		log_info("stats: %" PRIu64 " xacts/s, %" PRIu64 " queries/s, 0 client parses/s, "
-			 "0 server parses/s, 0 binds/s, in %" PRIu64 " B/s, out %" PRIu64
-			 " B/s, xact %" PRIu64 " us, query %" PRIu64 " us, wait %" PRIu64 " us",
-			 sum.xact_count, sum.query_count, sum.bytes_received, sum.bytes_sent,
-			 sum.xact_time_us, sum.query_time_us, sum.wait_time_us);
+		         "0 server parses/s, 0 binds/s, in %" PRIu64 " B/s, out %" PRIu64
+		         " B/s, xact %" PRIu64 " us, query %" PRIu64 " us, wait %" PRIu64 " us",
+		         sum.xact_count, sum.query_count, sum.bytes_received, sum.bytes_sent,
+		         sum.xact_time_us, sum.query_time_us, sum.wait_time_us);
 }
 
 static void check_shutdown(struct fairway *fw)
@@ -266,7 +267,7 @@ static void check_shutdown(struct fairway *fw)
 
 			active += p->sv_count[SV_ACTIVE];
 			clients += p->cl_count[CL_ACTIVE] + p->cl_count[CL_IDLE] +
-				   p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN];
+			           p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN];
 		}
 	}
 	if ((fw->shutdown == SHUTDOWN_WAIT_SERVERS && active == 0) ||

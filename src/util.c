@@ -2,13 +2,13 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -93,7 +93,8 @@ void util_tune_tcp(int fd, const struct config *cfg)
 		if (cfg->tcp_keepidle > 0)
 			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &cfg->tcp_keepidle, sizeof(int));
 		if (cfg->tcp_keepintvl > 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &cfg->tcp_keepintvl, sizeof(int));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &cfg->tcp_keepintvl,
+			           sizeof(int));
 	}
 	if (cfg->tcp_user_timeout > 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &cfg->tcp_user_timeout, sizeof(int));

@@ -4,10 +4,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "suites.h"
@@ -15,7 +15,7 @@
 #define N_NOISY 10
 
 static const char *const fair_main =
-	"pool_mode = transaction\ndefault_pool_size = 1\nquery_wait_timeout = 60\n";
+    "pool_mode = transaction\ndefault_pool_size = 1\nquery_wait_timeout = 60\n";
 
 static void order_table_reset(void)
 {
@@ -30,7 +30,7 @@ static void order_table_reset(void)
 static long long quiet_position(void)
 {
 	return pg_query_ll("SELECT rn FROM (SELECT who, row_number() OVER (ORDER BY seq) AS rn "
-			   "FROM fw_order) t WHERE who = 'quiet'");
+	                   "FROM fw_order) t WHERE who = 'quiet'");
 }
 
 /* One blocker holds the only server; N_NOISY clients of one application,
@@ -47,7 +47,7 @@ static long long run_scenario(struct fw *fw)
 		noisy[i] = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
 		ck_assert(PQsendQuery(noisy[i], "INSERT INTO fw_order(who) VALUES ('noisy')"));
 		ck_assert_msg(wait_pool_stat(fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", i + 1),
-			      "noisy client %d never waited", i);
+		              "noisy client %d never waited", i);
 	}
 	quiet = fw_connect_ok(fw, FW_AS_SUPER " application_name=quiet");
 	ck_assert(PQsendQuery(quiet, "INSERT INTO fw_order(who) VALUES ('quiet')"));
@@ -81,10 +81,10 @@ START_TEST(fair_key_none_serves_waiters_in_arrival_order)
 	long long pos;
 
 	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nfair_key = none\n", NULL,
-		 NULL, NULL);
+	         NULL, NULL);
 	pos = run_scenario(&fw);
-	ck_assert_msg(pos == N_NOISY + 1, "FIFO served the quiet client at %lld, expected %d",
-		      pos, N_NOISY + 1);
+	ck_assert_msg(pos == N_NOISY + 1, "FIFO served the quiet client at %lld, expected %d", pos,
+	              N_NOISY + 1);
 	fw_stop(&fw);
 }
 END_TEST
@@ -118,9 +118,8 @@ START_TEST(max_waiting_per_flow_refuses_with_53300_and_the_client_stays)
 	PGresult *res;
 	int row;
 
-	fw_start(&fw,
-		 "pool_mode = transaction\ndefault_pool_size = 1\nmax_waiting_per_flow = 2\n",
-		 NULL, NULL, NULL);
+	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nmax_waiting_per_flow = 2\n",
+	         NULL, NULL, NULL);
 	blocker = fw_connect_ok(&fw, FW_AS_SUPER " application_name=blocker");
 	PQclear(exec_ok(blocker, "BEGIN"));
 	PQclear(exec_ok(blocker, "SELECT 1"));
@@ -163,7 +162,7 @@ START_TEST(max_waiting_clients_refuses_extended_protocol_requests_too)
 	const char *params[1] = {"7"};
 
 	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nmax_waiting_clients = 1\n",
-		 NULL, NULL, NULL);
+	         NULL, NULL, NULL);
 	blocker = fw_connect_ok(&fw, FW_AS_SUPER);
 	PQclear(exec_ok(blocker, "BEGIN"));
 	PQclear(exec_ok(blocker, "SELECT 1"));
@@ -191,7 +190,7 @@ END_TEST
 START_TEST(show_waits_and_histogram_count_every_assignment)
 {
 	static const char *const waits_cols[] = {
-		"database", "user", "waits", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", NULL};
+	    "database", "user", "waits", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", NULL};
 	struct fw fw;
 	PGresult *res;
 	long long waits, sum = 0;
@@ -239,7 +238,8 @@ START_TEST(max_db_connections_gives_a_freed_slot_to_the_least_served_user)
 	PQfinish(pg);
 	/* Both pools log in first (a pool's first login needs a server); the
 	 * blocker then takes the database's only slot, evicting the idle one. */
-	other = fw_connect_ok(&fw, "dbname=" FW_TESTDB " user=" FW_TRUSTUSER " password=" FW_TRUST_PW);
+	other =
+	    fw_connect_ok(&fw, "dbname=" FW_TESTDB " user=" FW_TRUSTUSER " password=" FW_TRUST_PW);
 	ck_assert_int_eq(query_ll(other, "SELECT 1"), 1);
 	blocker = fw_connect_ok(&fw, FW_AS_SUPER);
 	PQclear(exec_ok(blocker, "BEGIN"));
@@ -278,7 +278,7 @@ static size_t http_get_metrics(int port, char *buf, size_t size)
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-		      "cannot connect to metrics_listen");
+	              "cannot connect to metrics_listen");
 	ck_assert(send(fd, req, sizeof(req) - 1, 0) == (ssize_t)(sizeof(req) - 1));
 	for (;;) {
 		ssize_t n = recv(fd, buf + got, size - 1 - got, 0);
@@ -315,15 +315,15 @@ START_TEST(metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits)
 	http_get_metrics(port, body, 1 << 20);
 	ck_assert_msg(strstr(body, "200 OK") != NULL, "no 200 from /metrics: %.200s", body);
 	snprintf(want, sizeof(want),
-		 "fairway_pool_wait_seconds_count{database=\"%s\",user=\"%s\"} %lld\n",
-		 FW_TESTDB, FW_SUPERUSER, waits);
+	         "fairway_pool_wait_seconds_count{database=\"%s\",user=\"%s\"} %lld\n", FW_TESTDB,
+	         FW_SUPERUSER, waits);
 	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
 	snprintf(want, sizeof(want),
-		 "fairway_pool_wait_seconds_bucket{database=\"%s\",user=\"%s\",le=\"+Inf\"} %lld\n",
-		 FW_TESTDB, FW_SUPERUSER, waits);
+	         "fairway_pool_wait_seconds_bucket{database=\"%s\",user=\"%s\",le=\"+Inf\"} %lld\n",
+	         FW_TESTDB, FW_SUPERUSER, waits);
 	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
 	ck_assert(strstr(body, "fairway_flow_served_total{database=\"testdb\",user=\"fwsuper\","
-			       "flow=\"noisy\"} 10\n") != NULL);
+	                       "flow=\"noisy\"} 10\n") != NULL);
 	ck_assert(strstr(body, "# TYPE fairway_pool_wait_seconds histogram") != NULL);
 	free(body);
 	fw_stop(&fw);
