@@ -508,88 +508,136 @@ static uint64_t pool_weight(const struct pool *pool)
 	return uc != NULL && uc->fair_weight > 0 ? (uint64_t)uc->fair_weight : 1;
 }
 
-/* A pool's share of max_db_connections among the pools of its database that
- * want servers (hold some or wait for one), by fair_weight; at least 1. */
-static int fair_share(const struct pool *pool, int max_db)
+/* The pools that share a connection limit with pool: those of its database
+ * (max_db_connections, weighted by the users' fair_weight) or those of its
+ * user in every database (max_user_connections, equal weights). */
+enum slot_group { GROUP_DB, GROUP_USER };
+
+static bool in_group(const struct pool *pool, const struct pool *p, enum slot_group g)
 {
+	return g == GROUP_DB ? p->db == pool->db : p->puser == pool->puser;
+}
+
+static uint64_t group_weight(const struct pool *p, enum slot_group g)
+{
+	return g == GROUP_DB ? pool_weight(p) : 1;
+}
+
+static int group_count(const struct pool *pool, enum slot_group g)
+{
+	return g == GROUP_DB ? pool->db->n_servers : pool->puser->n_servers;
+}
+
+static int group_max(const struct pool *pool, enum slot_group g)
+{
+	return g == GROUP_DB ? db_max_connections(pool->db) : user_max_connections(pool);
+}
+
+/* A pool's share of the group's limit among the group's pools that want
+ * servers (hold some or wait for one); at least 1. */
+static int fair_share(const struct pool *pool, enum slot_group g, int max)
+{
+	struct list_head *dpos, *ppos;
 	uint64_t sum = 0;
-	struct list_head *pos;
 	int share;
 
-	list_for_each(pos, &pool->db->pools)
+	list_for_each(dpos, &pool->fw->databases)
 	{
-		const struct pool *p = list_entry(pos, struct pool, link);
+		struct database *db = list_entry(dpos, struct database, link);
 
-		if (p == pool || p->n_servers > 0 || sched_count(&p->waitq) > 0)
-			sum += pool_weight(p);
+		list_for_each(ppos, &db->pools)
+		{
+			const struct pool *p = list_entry(ppos, struct pool, link);
+
+			if (in_group(pool, p, g) &&
+			    (p == pool || p->n_servers > 0 || sched_count(&p->waitq) > 0))
+				sum += group_weight(p, g);
+		}
 	}
-	share = sum == 0 ? max_db : (int)((uint64_t)max_db * pool_weight(pool) / sum);
+	share = sum == 0 ? max : (int)((uint64_t)max * group_weight(pool, g) / sum);
 	return share < 1 ? 1 : share;
 }
 
-/* The waiting pool of the database furthest below its share; NULL if none. */
-static struct pool *neediest_other_pool(const struct pool *pool, int max_db)
+/* The waiting pool of the group furthest below its share; NULL if none. */
+static struct pool *neediest_other_pool(const struct pool *pool, enum slot_group g, int max)
 {
+	struct list_head *dpos, *ppos;
 	struct pool *best = NULL;
 	int best_gap = 0;
-	struct list_head *pos;
 
-	list_for_each(pos, &pool->db->pools)
+	list_for_each(dpos, &pool->fw->databases)
 	{
-		struct pool *p = list_entry(pos, struct pool, link);
-		int gap;
+		struct database *db = list_entry(dpos, struct database, link);
 
-		if (p == pool || sched_count(&p->waitq) == 0 || pool_is_paused(p))
-			continue;
-		gap = fair_share(p, max_db) - p->n_servers;
-		if (gap > best_gap) {
-			best = p;
-			best_gap = gap;
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+			int gap;
+
+			if (p == pool || !in_group(pool, p, g) || sched_count(&p->waitq) == 0 ||
+			    pool_is_paused(p))
+				continue;
+			gap = fair_share(p, g, max) - p->n_servers;
+			if (gap > best_gap) {
+				best = p;
+				best_gap = gap;
+			}
 		}
 	}
 	return best;
 }
 
-/* max_db_connections binds: a server released by a pool at or over its share
- * goes, as a new connection (a server belongs to its user), to a waiting
- * pool under its share.  true if sv was closed for that. */
+/* A connection limit binds (max_db_connections, then max_user_connections):
+ * a server released by a pool at or over its share goes, as a new
+ * connection (a server belongs to its database and user), to a waiting pool
+ * of the group under its share.  true if sv was closed for that. */
 static bool give_slot_to_other_pool(struct server *sv)
 {
+	static const enum slot_group groups[] = {GROUP_DB, GROUP_USER};
 	struct pool *pool = sv->pool, *other;
-	int max_db = db_max_connections(pool->db);
 
-	if (max_db <= 0 || pool->db->n_servers < max_db)
-		return false;
-	if (pool->n_servers < fair_share(pool, max_db))
-		return false;
-	other = neediest_other_pool(pool, max_db);
-	if (other == NULL)
-		return false;
-	server_close(sv, "evicted");
-	pool_maybe_launch(other);
-	return true;
-}
+	for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
+		enum slot_group g = groups[i];
+		int max = group_max(pool, g);
 
-/* At max_db_connections, an idle server of another pool makes room for this
- * one if that pool is over its share or the server has idled a while. */
-static bool evict_idle_for(struct pool *pool)
-{
-	int max_db = db_max_connections(pool->db);
-	struct list_head *pos;
-
-	list_for_each(pos, &pool->db->pools)
-	{
-		struct pool *p = list_entry(pos, struct pool, link);
-		struct server *sv;
-
-		if (p == pool || list_empty(&p->idle_servers))
+		if (max <= 0 || group_count(pool, g) < max ||
+		    pool->n_servers < fair_share(pool, g, max))
 			continue;
-		sv = list_entry(p->idle_servers.prev, struct server, idle_link);
-		if (p->n_servers <= fair_share(p, max_db) &&
-		    pool->fw->now_us - sv->idle_since_us < EVICT_IDLE_US)
+		other = neediest_other_pool(pool, g, max);
+		if (other == NULL)
 			continue;
 		server_close(sv, "evicted");
+		pool_maybe_launch(other);
 		return true;
+	}
+	return false;
+}
+
+/* At a group's limit, an idle server of another pool of the group makes room
+ * for this one if that pool is over its share or the server idled a while. */
+static bool evict_idle_for(struct pool *pool, enum slot_group g)
+{
+	struct list_head *dpos, *ppos;
+	int max = group_max(pool, g);
+
+	list_for_each(dpos, &pool->fw->databases)
+	{
+		struct database *db = list_entry(dpos, struct database, link);
+
+		list_for_each(ppos, &db->pools)
+		{
+			struct pool *p = list_entry(ppos, struct pool, link);
+			struct server *sv;
+
+			if (p == pool || !in_group(pool, p, g) || list_empty(&p->idle_servers))
+				continue;
+			sv = list_entry(p->idle_servers.prev, struct server, idle_link);
+			if (p->n_servers <= fair_share(p, g, max) &&
+			    pool->fw->now_us - sv->idle_since_us < EVICT_IDLE_US)
+				continue;
+			server_close(sv, "evicted");
+			return true;
+		}
 	}
 	return false;
 }
@@ -599,9 +647,9 @@ static bool may_open_server(struct pool *pool)
 	int size = pool_size_limit(pool), max_db = db_max_connections(pool->db),
 	    max_user = user_max_connections(pool);
 
-	if (max_db > 0 && pool->db->n_servers >= max_db && !evict_idle_for(pool))
+	if (max_db > 0 && pool->db->n_servers >= max_db && !evict_idle_for(pool, GROUP_DB))
 		return false;
-	if (max_user > 0 && pool->puser->n_servers >= max_user)
+	if (max_user > 0 && pool->puser->n_servers >= max_user && !evict_idle_for(pool, GROUP_USER))
 		return false;
 	if (size == 0 || pool->n_servers < size)
 		return true;

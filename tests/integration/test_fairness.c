@@ -264,6 +264,55 @@ START_TEST(max_db_connections_gives_a_freed_slot_to_the_least_served_user)
 }
 END_TEST
 
+/* One slot for the user across two databases: the database whose client
+ * has had no server yet goes before the other's backlog.  The single slot
+ * serializes the transactions, so their commit timestamps give the order. */
+START_TEST(max_user_connections_gives_a_freed_slot_to_the_least_served_database)
+{
+	struct fw fw;
+	PGconn *blocker, *busy[3], *other, *pg;
+	char at[64], sql[256];
+	long long before;
+
+	fw_start(&fw, "pool_mode = transaction\nmax_user_connections = 1\n",
+	         "testdb = @PG@ dbname=testdb\npostgres = @PG@ dbname=postgres\n", NULL, NULL);
+	order_table_reset();
+	pg = pg_connect("postgres");
+	PQclear(exec_ok(pg, "CREATE TABLE IF NOT EXISTS fw_order2(at timestamptz)"));
+	PQclear(exec_ok(pg, "TRUNCATE fw_order2"));
+	PQfinish(pg);
+	other = fw_connect_ok(&fw, "dbname=postgres " FW_AS_SUPER_CREDENTIALS);
+	ck_assert_int_eq(query_ll(other, "SELECT 1"), 1);
+	blocker = fw_connect_ok(&fw, FW_AS_SUPER);
+	PQclear(exec_ok(blocker, "BEGIN"));
+	PQclear(exec_ok(blocker, "SELECT 1"));
+	for (int i = 0; i < 3; i++) {
+		busy[i] = fw_connect_ok(&fw, FW_AS_SUPER);
+		ck_assert(PQsendQuery(busy[i], "INSERT INTO fw_order(who) "
+		                               "VALUES (clock_timestamp()::text)"));
+		ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", i + 1));
+	}
+	ck_assert(PQsendQuery(other, "INSERT INTO fw_order2 VALUES (clock_timestamp())"));
+	ck_assert(wait_pool_stat(&fw, "postgres", FW_SUPERUSER, "cl_waiting", 1));
+	PQclear(exec_ok(blocker, "COMMIT"));
+	for (int i = 0; i < 3; i++) {
+		PQclear(get_result_ok(busy[i]));
+		PQfinish(busy[i]);
+	}
+	PQclear(get_result_ok(other));
+	pg = pg_connect("postgres");
+	query_str(pg, "SELECT at::text FROM fw_order2", at, sizeof(at));
+	PQfinish(pg);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM fw_order WHERE who::timestamptz < '%s'::timestamptz", at);
+	before = pg_query_ll(sql);
+	ck_assert_msg(before == 0, "%lld of the first database's backlog went first", before);
+	PQfinish(other);
+	PQfinish(blocker);
+	fw_stop(&fw);
+}
+END_TEST
+
 /* GET /metrics over a plain socket; the body (and headers) into buf. */
 static size_t http_get_metrics(int port, char *buf, size_t size)
 {
@@ -344,6 +393,7 @@ Suite *fairness_suite(void)
 	tcase_add_test(tc, show_waits_and_histogram_count_every_assignment);
 	tcase_add_test(tc, metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits);
 	tcase_add_test(tc, max_db_connections_gives_a_freed_slot_to_the_least_served_user);
+	tcase_add_test(tc, max_user_connections_gives_a_freed_slot_to_the_least_served_database);
 	suite_add_tcase(s, tc);
 	return s;
 }
