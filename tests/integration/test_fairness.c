@@ -2,6 +2,7 @@
  * the order in which waiting clients were served is read back from a table
  * (counts, never latencies), refusals from SQLSTATEs, statistics from SHOW. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,71 @@ static size_t http_get_metrics(int port, char *buf, size_t size)
 	return got;
 }
 
+/* A small Prometheus text-format parser: every line is a comment (# HELP /
+ * # TYPE) or `name{label="value",...} number`.  Returns the number of
+ * samples, or -1 (with the bad line in bad) if a line does not parse. */
+static long prom_parse(const char *body, char *bad, size_t bad_len)
+{
+	const char *p = strstr(body, "\r\n\r\n");
+	long samples = 0;
+
+	p = p != NULL ? p + 4 : body;
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n'), *q = p;
+		char *end;
+
+		if (eol == NULL)
+			eol = p + strlen(p);
+		if (*q == '#') {
+			if (strncmp(q, "# HELP ", 7) != 0 && strncmp(q, "# TYPE ", 7) != 0)
+				goto fail;
+		} else {
+			if (!(isalpha((unsigned char)*q) || *q == '_' || *q == ':'))
+				goto fail;
+			while (isalnum((unsigned char)*q) || *q == '_' || *q == ':')
+				q++;
+			if (*q == '{') {
+				q++;
+				while (*q != '}') {
+					if (!(isalpha((unsigned char)*q) || *q == '_'))
+						goto fail;
+					while (isalnum((unsigned char)*q) || *q == '_')
+						q++;
+					if (q[0] != '=' || q[1] != '"')
+						goto fail;
+					q += 2;
+					while (*q != '"' && q < eol)
+						q += *q == '\\' ? 2 : 1;
+					if (*q != '"')
+						goto fail;
+					q++;
+					if (*q == ',')
+						q++;
+					else if (*q != '}')
+						goto fail;
+				}
+				q++;
+			}
+			if (*q != ' ')
+				goto fail;
+			q++;
+			if (strncmp(q, "+Inf", 4) == 0)
+				end = (char *)q + 4;
+			else
+				strtod(q, &end);
+			if (end == q || end != eol)
+				goto fail;
+			samples++;
+		}
+		p = *eol ? eol + 1 : eol;
+		continue;
+	fail:
+		snprintf(bad, bad_len, "%.*s", (int)(eol - p), p);
+		return -1;
+	}
+	return samples;
+}
+
 START_TEST(metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits)
 {
 	struct fw fw;
@@ -363,6 +429,12 @@ START_TEST(metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits)
 	PQclear(res);
 	http_get_metrics(port, body, 1 << 20);
 	ck_assert_msg(strstr(body, "200 OK") != NULL, "no 200 from /metrics: %.200s", body);
+	{
+		char bad[512];
+		long n = prom_parse(body, bad, sizeof(bad));
+
+		ck_assert_msg(n > 0, "/metrics line does not parse as Prometheus text: %s", bad);
+	}
 	snprintf(want, sizeof(want),
 	         "fairway_pool_wait_seconds_count{database=\"%s\",user=\"%s\"} %lld\n", FW_TESTDB,
 	         FW_SUPERUSER, waits);
