@@ -6,7 +6,6 @@
 #include "io.h"
 #include <event2/event.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -316,9 +315,6 @@ void timer_tick(struct fairway *fw)
 	}
 	if (fw->now_us / client_check_us != (fw->now_us - TICK_MS * 1000) / client_check_us) {
 		check_clients(fw);
-		/* Bursts of logins leave freed buffers in the heap: give the pages
-		 * back, so resident memory follows the clients actually held. */
-		malloc_trim(64 * 1024);
 	}
 	if (fw->cfg->stats_period_us > 0 &&
 	    fw->now_us - fw->last_stats_us >= (uint64_t)fw->cfg->stats_period_us)
