@@ -81,9 +81,10 @@ struct fairway {
 
 	int n_clients; /* live client connections (max_client_conn) */
 	enum shutdown_mode shutdown;
-	int shutdown_signals; /* count of SIGINT/SIGTERM received */
-	bool paused;          /* PAUSE / SIGUSR1 */
-	bool suspended;       /* SUSPEND: no reads, no accepts, until RESUME */
+	int shutdown_signals;            /* count of SIGINT/SIGTERM received */
+	bool paused;                     /* PAUSE / SIGUSR1 */
+	bool suspended;                  /* SUSPEND: no reads, no accepts, until RESUME */
+	uint64_t accept_paused_until_us; /* accept() ran out of fds: listeners resume then */
 	int exit_code;
 
 	struct fw_stats stats;         /* all databases, for SHOW TOTALS */

@@ -43,7 +43,16 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 	struct listener *l = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)evl;
+	fw_update_now(l->fw);
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors or memory: the pending connection stays in the
+		 * backlog; stop accepting for a moment instead of spinning. */
+		evconnlistener_disable(evl);
+		l->fw->accept_paused_until_us = l->fw->now_us + 1000000;
+		log_warning("accept() failed on %s: %s; pausing accepts for 1s", l->name,
+		            strerror(err));
+		return;
+	}
 	log_warning("accept() failed on %s: %s", l->name, strerror(err));
 }
 

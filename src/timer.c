@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fairway.h"
+#include "listener.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -301,6 +302,11 @@ void timer_tick(struct fairway *fw)
 	fw_update_now(fw);
 	if (fw->shutdown == SHUTDOWN_NONE)
 		ensure_forced_pools(fw);
+	if (fw->accept_paused_until_us != 0 && fw->now_us >= fw->accept_paused_until_us) {
+		fw->accept_paused_until_us = 0;
+		if (!fw->suspended)
+			listener_pause(fw, false);
+	}
 	list_for_each_safe(dpos, dnext, &fw->databases)
 	{
 		struct database *db = list_entry(dpos, struct database, link);
