@@ -287,6 +287,13 @@ void client_send_welcome(struct client *c)
 	client_process(c);
 }
 
+void client_refresh_settings(struct client *c)
+{
+	const struct user_conf *uc = config_find_user(c->fw->cfg, c->user);
+
+	c->user_weight = uc != NULL && uc->fair_weight > 0 ? (uint32_t)uc->fair_weight : 1;
+}
+
 void client_auth_done(struct client *c)
 {
 	struct fairway *fw = c->fw;
@@ -310,6 +317,7 @@ void client_auth_done(struct client *c)
 		return;
 	}
 	c->pool = pool;
+	client_refresh_settings(c);
 	pool_count_client(pool, c->state, +1);
 	if (c->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
 	    strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {

@@ -64,13 +64,14 @@ struct client {
 		struct sockaddr_in6 in6;
 	} addr, local;
 	bool is_unix;
-	bool is_admin;       /* console: admin rights */
-	bool is_console;     /* connected to the console database */
-	int admin_wait;      /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
-	char *admin_wait_db; /* owned: its database, NULL = all */
-	bool counted_in_db;  /* counted in db->n_clients / user->n_clients */
-	bool close_logged;   /* client_fail already logged why it closes */
-	bool wait_notified;  /* query_wait_notify NOTICE sent for the current wait */
+	bool is_admin;        /* console: admin rights */
+	bool is_console;      /* connected to the console database */
+	int admin_wait;       /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
+	char *admin_wait_db;  /* owned: its database, NULL = all */
+	bool counted_in_db;   /* counted in db->n_clients / user->n_clients */
+	bool close_logged;    /* client_fail already logged why it closes */
+	bool wait_notified;   /* query_wait_notify NOTICE sent for the current wait */
+	uint32_t user_weight; /* fair_weight of its user ([users]), 1 when unset */
 
 	enum auth_step auth_step;
 	uint8_t md5_salt[4];
@@ -116,6 +117,8 @@ void client_process(struct client *c);
 void client_refuse_request(struct client *c, const char *msg);
 /* Sends the welcome (AuthenticationOk, parameters, key, ReadyForQuery). */
 void client_send_welcome(struct client *c);
+/* Recomputes what a client caches from the config (at login and reload). */
+void client_refresh_settings(struct client *c);
 /* Called by auth.c when authentication succeeded. */
 void client_auth_done(struct client *c);
 /* Log with the "C-<id>: db/user@addr:port" prefix. */

@@ -338,6 +338,13 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 	if (!log_configure(&ls))
 		log_warning("keeping the previous log destination");
 	config_free(old_cfg);
+	list_for_each(pos, &fw->clients)
+	{
+		struct client *c = list_entry(pos, struct client, link);
+
+		if (c->user != NULL)
+			client_refresh_settings(c);
+	}
 	/* New limits may let waiting clients in. */
 	list_for_each(pos, &fw->databases)
 	{
@@ -348,6 +355,7 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 		{
 			struct pool *p = list_entry(ppos, struct pool, link);
 
+			pool_refresh_settings(p);
 			sched_set_limits(&p->waitq, ncfg->fair_key == FAIR_NONE,
 			                 (size_t)ncfg->max_waiting_clients,
 			                 (size_t)ncfg->max_waiting_per_flow);

@@ -83,8 +83,7 @@ static void io_fail(struct io *io, int what)
 }
 
 /* Writes what is queued; false if the io failed. */
-/* Idle connections keep no buffers: empty ones are freed after the flush. */
-static void release_empty_buffers(struct io *io)
+void io_trim(struct io *io)
 {
 	if (io->in != NULL && evbuffer_get_length(io->in) == 0) {
 		evbuffer_free(io->in);
@@ -114,10 +113,8 @@ static bool flush_one(struct io *io)
 			event_del(io->ev_read);
 		io->read_added = io->want_read;
 	}
-	if (before == 0) {
-		release_empty_buffers(io);
+	if (before == 0)
 		return true;
-	}
 	while (evbuffer_get_length(io->out) > 0) {
 		int n = evbuffer_write(io->out, io->fd);
 
@@ -138,7 +135,6 @@ static bool flush_one(struct io *io)
 		io->on_drained(io, io->arg);
 		return true;
 	}
-	release_empty_buffers(io);
 	return true;
 }
 

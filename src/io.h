@@ -41,6 +41,9 @@ void io_set_max_read(struct io *io, size_t bytes);
 int io_fd(const struct io *io);
 bool io_connect(struct io *io, const struct sockaddr *sa, socklen_t len);
 bool io_connect_hostname(struct io *io, struct evdns_base *dns, const char *host, int port);
+/* Frees the buffers while they are empty (they are made again on demand): for
+ * connections that have been idle a while, so idle clients cost no buffers. */
+void io_trim(struct io *io);
 /* Closes the socket and frees everything; safe from the io's own callbacks. */
 void io_free(struct io *io);
 

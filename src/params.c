@@ -9,6 +9,7 @@ static const char *const always_tracked[] = {
     "client_encoding", "DateStyle",        "TimeZone", "standard_conforming_strings",
     "IntervalStyle",   "application_name",
 };
+_Static_assert(PARAM_SLOT_APPLICATION_NAME == 5, "application_name is the sixth tracked name");
 
 static bool add_name(struct param_names *pn, const char *name, size_t len)
 {

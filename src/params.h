@@ -9,6 +9,9 @@
 
 #define PARAM_SLOTS 16
 
+/* application_name is always tracked, in this slot. */
+#define PARAM_SLOT_APPLICATION_NAME 5
+
 /* The tracked names, in the spelling the server reports them. */
 struct param_names {
 	size_t n;

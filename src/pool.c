@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 static bool give_slot_to_other_pool(struct server *sv);
+static enum pool_mode pool_mode_compute(const struct pool *pool);
 
 static const struct user_conf *user_conf_of(const struct pool *pool, const char *name)
 {
@@ -127,6 +128,7 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	pool->period_start_us = fw->now_us;
 	pool->created_us = fw->now_us;
 	list_add_tail(&db->pools, &pool->link);
+	pool_refresh_settings(pool);
 	return pool;
 }
 
@@ -170,7 +172,17 @@ int pool_reserve_limit(const struct pool *pool)
 	return pool->fw->cfg->reserve_pool_size;
 }
 
+void pool_refresh_settings(struct pool *pool)
+{
+	pool->mode = pool_mode_compute(pool);
+}
+
 enum pool_mode pool_mode_of(const struct pool *pool)
+{
+	return pool->mode;
+}
+
+static enum pool_mode pool_mode_compute(const struct pool *pool)
 {
 	const struct user_conf *uc = user_conf_of(pool, pool->user);
 
@@ -257,8 +269,8 @@ const char *pool_fair_key(const struct client *c, char *buf, size_t n)
 
 	switch (c->fw->cfg->fair_key) {
 	case FAIR_APPLICATION_NAME:
-		slot = params_slot(&c->fw->tracked, "application_name");
-		return slot >= 0 && c->params.val[slot] ? c->params.val[slot] : "";
+		slot = PARAM_SLOT_APPLICATION_NAME;
+		return c->params.val[slot] ? c->params.val[slot] : "";
 	case FAIR_CLIENT_ADDR:
 		client_addr_str(c, buf, n, &port);
 		return buf;
@@ -274,15 +286,11 @@ const char *pool_fair_key(const struct client *c, char *buf, size_t n)
 static uint32_t fair_weight_of(const struct client *c, const char *key)
 {
 	const struct config *cfg = c->fw->cfg;
-	const struct user_conf *uc;
 
 	for (size_t i = 0; i < cfg->n_weights; i++)
 		if (strcmp(cfg->weights[i].name, key) == 0)
 			return (uint32_t)cfg->weights[i].weight;
-	uc = config_find_user(cfg, c->user);
-	if (uc != NULL && uc->fair_weight > 0)
-		return (uint32_t)uc->fair_weight;
-	return 1;
+	return c->user_weight;
 }
 
 void pool_request(struct client *c)

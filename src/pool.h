@@ -57,8 +57,9 @@ struct pool {
 	struct list_head login_waiters; /* CL_LOGIN clients */
 	int sv_count[SV_STATE_COUNT];
 	int cl_count[CL_STATE_COUNT];
-	int n_servers;      /* not closed */
-	int n_reserve_used; /* servers opened beyond pool_size */
+	int n_servers;       /* not closed */
+	enum pool_mode mode; /* cached pool_mode (user > database > global) */
+	int n_reserve_used;  /* servers opened beyond pool_size */
 
 	struct welcome_param *welcome; /* owned; parameters for new clients */
 	size_t n_welcome;
@@ -90,7 +91,9 @@ void pool_free(struct pool *pool);
 int pool_size_limit(const struct pool *pool); /* 0 = unlimited */
 bool pool_is_paused(const struct pool *pool);
 int pool_reserve_limit(const struct pool *pool);
-enum pool_mode pool_mode_of(const struct pool *pool);
+enum pool_mode pool_mode_of(const struct pool *pool); /* cached: pool_refresh_settings */
+/* Recomputes what a pool caches from the config (after a reload). */
+void pool_refresh_settings(struct pool *pool);
 int64_t pool_query_wait_timeout_us(const struct pool *pool);
 
 void pool_count_client(struct pool *pool, enum client_state s, int delta);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fairway.h"
+#include "io.h"
 #include "listener.h"
 #include "log.h"
 #include "pool.h"
@@ -90,6 +91,7 @@ static void check_servers(struct pool *pool)
 			}
 			break;
 		case SV_IDLE:
+			io_trim(sv->io);
 			if (sv->close_needed)
 				server_close(sv, "database configuration changed");
 			else if (cfg->server_idle_timeout_us > 0 &&
@@ -146,6 +148,8 @@ static void check_clients(struct fairway *fw)
 			    in_state > (uint64_t)cfg->client_idle_timeout_us)
 				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT,
 				            "client_idle_timeout");
+			else if (in_state > USEC)
+				io_trim(c->io); /* idle for a second: give its buffers back */
 			break;
 		case CL_ACTIVE:
 			if (sv == NULL)
