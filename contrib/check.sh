@@ -13,8 +13,6 @@
 # tests/integration/main.c (CK_RUN_SUITE, CK_RUN_CASE, FAIRWAY_TEST_KEEP).
 set -eu
 
-PACKAGES="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
-libinih-dev check libpq-dev postgresql postgresql-contrib pgbouncer"
 
 cd "$(dirname "$0")/.."
 SRCDIR=$(pwd)
@@ -25,27 +23,8 @@ say() {
 	printf 'check.sh: %s\n' "$*"
 }
 
-install_missing() {
-	missing=""
-	for p in $PACKAGES; do
-		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed"; then
-			missing="$missing $p"
-		fi
-	done
-	[ -z "$missing" ] && return 0
-	say "installing missing packages:$missing"
-	if [ "$(id -u)" -eq 0 ]; then
-		sudo=""
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo="sudo"
-	else
-		say "not root and no sudo: install these first:$missing" >&2
-		exit 1
-	fi
-	$sudo apt-get update
-	# shellcheck disable=SC2086 # the package list is meant to split
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y $PACKAGES
-}
+# shellcheck source=contrib/deps.sh
+. "$(pwd)/contrib/deps.sh"
 
 print_logs() {
 	say "the test suite failed; logs follow"

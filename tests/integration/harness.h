@@ -170,6 +170,22 @@ bool wait_pool_stat(struct fw *fw, const char *db, const char *user, const char 
  * sv_active = 0 and sv_login = 0; fails the test naming the row otherwise. */
 void fw_assert_baseline(struct fw *fw);
 
+/* ---- a daemon that stops by itself (shutdown commands, signals) ---------- */
+
+/* Waits until a new client of testdb is turned away (the pooler stopped
+ * accepting); fails the test, naming after, if it keeps accepting. */
+void fw_wait_new_clients_refused(struct fw *fw, const char *after);
+/* Sends sql on c and checks its one value; fails (not hangs) when the pooler
+ * never answers while in the state described by during. */
+void fw_assert_query_answered(struct fw *fw, PGconn *c, const char *sql, const char *want,
+                              const char *during);
+/* True while the daemon has not exited. */
+bool fw_still_running(struct fw *fw);
+/* The daemon exited by itself: status 0, no sanitizer report. */
+void fw_assert_exited_cleanly(struct fw *fw, const char *after);
+/* The next query on c fails: the pooler closed it.  Finishes c. */
+void assert_connection_closed(PGconn *c, const char *what);
+
 /* ---- polling ------------------------------------------------------------ */
 
 typedef bool (*cond_fn)(void *arg);

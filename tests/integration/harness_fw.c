@@ -796,3 +796,77 @@ void fw_assert_baseline(struct fw *fw)
 	ck_assert_msg(wait_until(at_baseline, &b, FW_WAIT_MS),
 	              "pooler not back at baseline: %s\n%s", b.why, fw_log_tail(fw));
 }
+
+static bool new_client_refused(void *arg)
+{
+	struct fw *fw = arg;
+	PGconn *c = fw_connect(fw, FW_AS_SUPER);
+	bool bad = PQstatus(c) != CONNECTION_OK;
+
+	PQfinish(c);
+	return bad;
+}
+
+void fw_wait_new_clients_refused(struct fw *fw, const char *after)
+{
+	ck_assert_msg(wait_until(new_client_refused, fw, FW_WAIT_MS),
+	              "the pooler kept accepting new clients after %s\n%s", after, fw_log_tail(fw));
+}
+
+static bool answered(void *arg)
+{
+	PGconn *c = arg;
+
+	/* a broken connection counts: get_result_ok() then reports it */
+	return PQconsumeInput(c) == 0 || PQisBusy(c) == 0;
+}
+
+void fw_assert_query_answered(struct fw *fw, PGconn *c, const char *sql, const char *want,
+                              const char *during)
+{
+	PGresult *res;
+
+	ck_assert_msg(PQsendQuery(c, sql) == 1, "PQsendQuery(%s): %s", sql, PQerrorMessage(c));
+	ck_assert_msg(wait_until(answered, c, FW_WAIT_MS),
+	              "%s: a connected client's \"%s\" was never answered\n%s", during, sql,
+	              fw_log_tail(fw));
+	res = get_result_ok(c);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
+bool fw_still_running(struct fw *fw)
+{
+	return !fw_wait_exit(fw, 0);
+}
+
+void fw_assert_exited_cleanly(struct fw *fw, const char *after)
+{
+	if (fw->console != NULL) {
+		PQfinish(fw->console);
+		fw->console = NULL;
+	}
+	if (!fw_wait_exit(fw, FW_STOP_MS)) {
+		kill(fw->pid, SIGKILL);
+		fw_wait_exit(fw, FW_STOP_MS);
+		ck_abort_msg("fairway did not exit after %s:\n%s", after, fw_log_tail(fw));
+	}
+	fw_assert_no_sanitizer_report(fw);
+	ck_assert_msg(WIFEXITED(fw->exit_status) && WEXITSTATUS(fw->exit_status) == 0,
+	              "fairway exit status after %s: %s %d\n%s", after,
+	              WIFEXITED(fw->exit_status) ? "exit" : "signal",
+	              WIFEXITED(fw->exit_status) ? WEXITSTATUS(fw->exit_status)
+	                                         : WTERMSIG(fw->exit_status),
+	              fw_log_tail(fw));
+}
+
+void assert_connection_closed(PGconn *c, const char *what)
+{
+	PGresult *res = PQexec(c, "SELECT 1");
+
+	ck_assert_msg(PQresultStatus(res) != PGRES_TUPLES_OK,
+	              "%s: a query on a closed client succeeded", what);
+	ck_assert_msg(PQerrorMessage(c)[0] != '\0', "%s: the client got no error", what);
+	PQclear(res);
+	PQfinish(c);
+}

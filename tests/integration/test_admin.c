@@ -57,18 +57,6 @@ static void assert_answer(PGconn *c, const char *want)
 	PQclear(res);
 }
 
-/* The next query on c fails: the pooler closed it. Finishes c. */
-static void assert_connection_closed(PGconn *c, const char *what)
-{
-	PGresult *res = PQexec(c, "SELECT 1");
-
-	ck_assert_msg(PQresultStatus(res) != PGRES_TUPLES_OK,
-	              "%s: a query on a closed client succeeded", what);
-	ck_assert_msg(PQerrorMessage(c)[0] != '\0', "%s: the client got no error", what);
-	PQclear(res);
-	PQfinish(c);
-}
-
 static long long one_select(PGconn *c)
 {
 	return query_ll(c, "SELECT 1");
@@ -144,80 +132,6 @@ static int clients_named(struct fw *fw, const char *app)
 		n += strcmp(PQgetvalue(res, r, c), app) == 0;
 	PQclear(res);
 	return n;
-}
-
-struct refused {
-	struct fw *fw;
-};
-
-/* A new client of testdb is turned away (the pooler stopped accepting). */
-static bool new_client_refused(void *arg)
-{
-	const struct refused *r = arg;
-	PGconn *c = fw_connect(r->fw, FW_AS_SUPER);
-	bool bad = PQstatus(c) != CONNECTION_OK;
-
-	PQfinish(c);
-	return bad;
-}
-
-static void wait_new_clients_refused(struct fw *fw)
-{
-	struct refused r = {fw};
-
-	ck_assert_msg(wait_until(new_client_refused, &r, FW_WAIT_MS),
-	              "the pooler kept accepting new clients after the shutdown command\n%s",
-	              fw_log_tail(fw));
-}
-
-static bool answered(void *arg)
-{
-	PGconn *c = arg;
-
-	/* a broken connection counts: get_result_ok() then reports it */
-	return PQconsumeInput(c) == 0 || PQisBusy(c) == 0;
-}
-
-/* Runs sql on c and checks its one value, failing (not hanging) when the
- * pooler never answers while it is in the state described by during. */
-static void assert_query_answered(struct fw *fw, PGconn *c, const char *sql, const char *want,
-                                  const char *during)
-{
-	PGresult *res;
-
-	ck_assert_msg(PQsendQuery(c, sql) == 1, "PQsendQuery(%s): %s", sql, PQerrorMessage(c));
-	ck_assert_msg(wait_until(answered, c, FW_WAIT_MS),
-	              "%s: a connected client's \"%s\" was never answered\n%s", during, sql,
-	              fw_log_tail(fw));
-	res = get_result_ok(c);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
-	PQclear(res);
-}
-
-static bool still_running(struct fw *fw)
-{
-	return !fw_wait_exit(fw, 0);
-}
-
-/* The daemon exited by itself: status 0, no sanitizer report. */
-static void assert_exited_cleanly(struct fw *fw, const char *after)
-{
-	if (fw->console != NULL) {
-		PQfinish(fw->console);
-		fw->console = NULL;
-	}
-	if (!fw_wait_exit(fw, FW_STOP_MS)) {
-		kill(fw->pid, SIGKILL);
-		fw_wait_exit(fw, FW_STOP_MS);
-		ck_abort_msg("fairway did not exit after %s:\n%s", after, fw_log_tail(fw));
-	}
-	fw_assert_no_sanitizer_report(fw);
-	ck_assert_msg(WIFEXITED(fw->exit_status) && WEXITSTATUS(fw->exit_status) == 0,
-	              "fairway exit status after %s: %s %d\n%s", after,
-	              WIFEXITED(fw->exit_status) ? "exit" : "signal",
-	              WIFEXITED(fw->exit_status) ? WEXITSTATUS(fw->exit_status)
-	                                         : WTERMSIG(fw->exit_status),
-	              fw_log_tail(fw));
 }
 
 static long long rows_with_id(long long id)
@@ -598,7 +512,7 @@ START_TEST(shutdown_exits_with_status_zero)
 	ck_assert_int_eq(one_select(c), 1);
 	/* the console may or may not see CommandComplete before the exit */
 	PQclear(console_query(&fw, "SHUTDOWN"));
-	assert_exited_cleanly(&fw, "SHUTDOWN");
+	fw_assert_exited_cleanly(&fw, "SHUTDOWN");
 	PQfinish(c);
 }
 END_TEST
@@ -615,12 +529,12 @@ START_TEST(shutdown_wait_for_servers_lets_an_open_transaction_commit)
 	insert_row(c, id, "wait-for-servers");
 	PQclear(console_show(&fw, "SHOW VERSION")); /* opens the console */
 	send_query(fw.console, "SHUTDOWN WAIT_FOR_SERVERS");
-	wait_new_clients_refused(&fw);
-	ck_assert_msg(still_running(&fw), "fairway exited with a transaction open\n%s",
+	fw_wait_new_clients_refused(&fw, "the shutdown command");
+	ck_assert_msg(fw_still_running(&fw), "fairway exited with a transaction open\n%s",
 	              fw_log_tail(&fw));
 	ck_assert_int_eq(query_ll(c, "SELECT 3"), 3);
 	PQclear(exec_ok(c, "COMMIT"));
-	assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_SERVERS and COMMIT");
+	fw_assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_SERVERS and COMMIT");
 	ck_assert_int_eq(rows_with_id(id), 1);
 	PQfinish(c);
 }
@@ -638,14 +552,14 @@ START_TEST(shutdown_wait_for_clients_exits_only_after_the_last_client_leaves)
 	send_query(fw.console, "SHUTDOWN WAIT_FOR_CLIENTS");
 	PQfinish(fw.console); /* the console is a client too */
 	fw.console = NULL;
-	wait_new_clients_refused(&fw);
-	assert_query_answered(&fw, first, "SELECT 1", "1", "SHUTDOWN WAIT_FOR_CLIENTS");
+	fw_wait_new_clients_refused(&fw, "the shutdown command");
+	fw_assert_query_answered(&fw, first, "SELECT 1", "1", "SHUTDOWN WAIT_FOR_CLIENTS");
 	PQfinish(first);
-	assert_query_answered(&fw, last, "SELECT 2", "2", "SHUTDOWN WAIT_FOR_CLIENTS");
-	ck_assert_msg(still_running(&fw), "fairway exited while a client was connected\n%s",
+	fw_assert_query_answered(&fw, last, "SELECT 2", "2", "SHUTDOWN WAIT_FOR_CLIENTS");
+	ck_assert_msg(fw_still_running(&fw), "fairway exited while a client was connected\n%s",
 	              fw_log_tail(&fw));
 	PQfinish(last);
-	assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and the last client leaving");
+	fw_assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and the last client leaving");
 }
 END_TEST
 
@@ -660,7 +574,7 @@ START_TEST(resume_during_shutdown_errors_pooler_is_shutting_down)
 	PQclear(console_query(&fw, "SHUTDOWN WAIT_FOR_CLIENTS"));
 	expect_query_error(fw.console, "RESUME", "08P01", "pooler is shutting down");
 	PQfinish(c);
-	assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and every client leaving");
+	fw_assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and every client leaving");
 }
 END_TEST
 
@@ -676,7 +590,7 @@ START_TEST(console_over_the_unix_socket_still_answers_during_shutdown)
 	PQclear(console_query(&fw, "SHUTDOWN WAIT_FOR_CLIENTS"));
 	PQfinish(fw.console);
 	fw.console = NULL;
-	wait_new_clients_refused(&fw);
+	fw_wait_new_clients_refused(&fw, "the shutdown command");
 	admin = fw_connect_unix(&fw, FW_AS_ADMIN);
 	ck_assert_msg(PQstatus(admin) == CONNECTION_OK,
 	              "the console over the Unix socket refused an admin during shutdown: %s",
@@ -685,7 +599,7 @@ START_TEST(console_over_the_unix_socket_still_answers_during_shutdown)
 	PQclear(res);
 	PQfinish(admin);
 	PQfinish(c);
-	assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and every client leaving");
+	fw_assert_exited_cleanly(&fw, "SHUTDOWN WAIT_FOR_CLIENTS and every client leaving");
 }
 END_TEST
 

@@ -28,71 +28,6 @@ static void send_signal(struct fw *fw, int sig)
 	ck_assert_msg(kill(fw->pid, sig) == 0, "kill(%d): %s", sig, strerror(errno));
 }
 
-static bool new_client_refused(void *arg)
-{
-	struct fw *fw = arg;
-	PGconn *c = fw_connect(fw, FW_AS_SUPER);
-	bool bad = PQstatus(c) != CONNECTION_OK;
-
-	PQfinish(c);
-	return bad;
-}
-
-static void wait_new_clients_refused(struct fw *fw, const char *after)
-{
-	ck_assert_msg(wait_until(new_client_refused, fw, FW_WAIT_MS),
-	              "the pooler kept accepting new clients after %s\n%s", after, fw_log_tail(fw));
-}
-
-static bool answered(void *arg)
-{
-	PGconn *c = arg;
-
-	/* a broken connection counts: get_result_ok() then reports it */
-	return PQconsumeInput(c) == 0 || PQisBusy(c) == 0;
-}
-
-/* Runs sql on c and checks its one value, failing (not hanging) when the
- * pooler never answers while it is in the state described by during. */
-static void assert_query_answered(struct fw *fw, PGconn *c, const char *sql, const char *want,
-                                  const char *during)
-{
-	PGresult *res;
-
-	ck_assert_msg(PQsendQuery(c, sql) == 1, "PQsendQuery(%s): %s", sql, PQerrorMessage(c));
-	ck_assert_msg(wait_until(answered, c, FW_WAIT_MS),
-	              "%s: a connected client's \"%s\" was never answered\n%s", during, sql,
-	              fw_log_tail(fw));
-	res = get_result_ok(c);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
-	PQclear(res);
-}
-
-static bool still_running(struct fw *fw)
-{
-	return !fw_wait_exit(fw, 0);
-}
-
-static void assert_exited_cleanly(struct fw *fw, const char *after)
-{
-	if (fw->console != NULL) {
-		PQfinish(fw->console);
-		fw->console = NULL;
-	}
-	if (!fw_wait_exit(fw, FW_STOP_MS)) {
-		kill(fw->pid, SIGKILL);
-		fw_wait_exit(fw, FW_STOP_MS);
-		ck_abort_msg("fairway did not exit after %s:\n%s", after, fw_log_tail(fw));
-	}
-	fw_assert_no_sanitizer_report(fw);
-	ck_assert_msg(WIFEXITED(fw->exit_status) && WEXITSTATUS(fw->exit_status) == 0,
-	              "fairway exit status after %s: %s %d\n%s", after,
-	              WIFEXITED(fw->exit_status) ? "exit" : "signal",
-	              WIFEXITED(fw->exit_status) ? WEXITSTATUS(fw->exit_status)
-	                                         : WTERMSIG(fw->exit_status),
-	              fw_log_tail(fw));
-}
-
 static void assert_pidfile_removed(const struct fw *fw)
 {
 	char path[PATH_MAX + 32];
@@ -100,16 +35,6 @@ static void assert_pidfile_removed(const struct fw *fw)
 
 	snprintf(path, sizeof(path), "%s/fairway.pid", fw->dir);
 	ck_assert_msg(stat(path, &st) != 0, "the pidfile %s is still there after the exit", path);
-}
-
-static void assert_connection_closed(PGconn *c, const char *what)
-{
-	PGresult *res = PQexec(c, "SELECT 1");
-
-	ck_assert_msg(PQresultStatus(res) != PGRES_TUPLES_OK,
-	              "%s: a query on a closed client succeeded", what);
-	PQclear(res);
-	PQfinish(c);
 }
 
 struct backend {
@@ -183,12 +108,12 @@ START_TEST(sigint_waits_for_an_open_transaction_to_commit_then_exits_zero)
 	snprintf(sql, sizeof(sql), "INSERT INTO fw_rows VALUES (%lld, 'sigint')", id);
 	PQclear(exec_ok(c, sql));
 	send_signal(&fw, SIGINT);
-	wait_new_clients_refused(&fw, "SIGINT");
-	ck_assert_msg(still_running(&fw), "fairway exited on SIGINT with a transaction open\n%s",
+	fw_wait_new_clients_refused(&fw, "SIGINT");
+	ck_assert_msg(fw_still_running(&fw), "fairway exited on SIGINT with a transaction open\n%s",
 	              fw_log_tail(&fw));
 	ck_assert_int_eq(query_ll(c, "SELECT 4"), 4);
 	PQclear(exec_ok(c, "COMMIT"));
-	assert_exited_cleanly(&fw, "SIGINT and COMMIT");
+	fw_assert_exited_cleanly(&fw, "SIGINT and COMMIT");
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM fw_rows WHERE id = %lld", id);
 	ck_assert_int_eq(pg_query_ll(sql), 1);
 	PQfinish(c);
@@ -204,14 +129,14 @@ START_TEST(sigterm_waits_until_the_last_client_disconnects)
 	first = fw_connect_ok(&fw, FW_AS_SUPER);
 	last = fw_connect_ok(&fw, FW_AS_SUPER);
 	send_signal(&fw, SIGTERM);
-	wait_new_clients_refused(&fw, "SIGTERM");
-	assert_query_answered(&fw, first, "SELECT 1", "1", "SIGTERM shutdown");
+	fw_wait_new_clients_refused(&fw, "SIGTERM");
+	fw_assert_query_answered(&fw, first, "SELECT 1", "1", "SIGTERM shutdown");
 	PQfinish(first);
-	assert_query_answered(&fw, last, "SELECT 2", "2", "SIGTERM shutdown");
-	ck_assert_msg(still_running(&fw), "fairway exited on SIGTERM with a client connected\n%s",
-	              fw_log_tail(&fw));
+	fw_assert_query_answered(&fw, last, "SELECT 2", "2", "SIGTERM shutdown");
+	ck_assert_msg(fw_still_running(&fw),
+	              "fairway exited on SIGTERM with a client connected\n%s", fw_log_tail(&fw));
 	PQfinish(last);
-	assert_exited_cleanly(&fw, "SIGTERM and the last client leaving");
+	fw_assert_exited_cleanly(&fw, "SIGTERM and the last client leaving");
 	assert_pidfile_removed(&fw);
 }
 END_TEST
@@ -226,11 +151,11 @@ START_TEST(second_sigterm_exits_at_once_with_clients_connected)
 	PQclear(exec_ok(c, "BEGIN"));
 	ck_assert_int_eq(query_ll(c, "SELECT 1"), 1);
 	send_signal(&fw, SIGTERM);
-	wait_new_clients_refused(&fw, "SIGTERM");
-	ck_assert_msg(still_running(&fw), "fairway exited on the first SIGTERM\n%s",
+	fw_wait_new_clients_refused(&fw, "SIGTERM");
+	ck_assert_msg(fw_still_running(&fw), "fairway exited on the first SIGTERM\n%s",
 	              fw_log_tail(&fw));
 	send_signal(&fw, SIGTERM);
-	assert_exited_cleanly(&fw, "a second SIGTERM");
+	fw_assert_exited_cleanly(&fw, "a second SIGTERM");
 	assert_connection_closed(c, "second SIGTERM");
 	assert_pidfile_removed(&fw);
 }
@@ -246,7 +171,7 @@ START_TEST(sigquit_exits_at_once_with_a_transaction_open)
 	PQclear(exec_ok(c, "BEGIN"));
 	ck_assert_int_eq(query_ll(c, "SELECT 1"), 1);
 	send_signal(&fw, SIGQUIT);
-	assert_exited_cleanly(&fw, "SIGQUIT");
+	fw_assert_exited_cleanly(&fw, "SIGQUIT");
 	assert_connection_closed(c, "SIGQUIT");
 	assert_pidfile_removed(&fw);
 }
@@ -288,15 +213,15 @@ START_TEST(sigusr2_during_shutdown_is_ignored_with_a_log_line)
 	c = fw_connect_ok(&fw, FW_AS_SUPER);
 	ck_assert_int_eq(query_ll(c, "SELECT 1"), 1);
 	send_signal(&fw, SIGTERM);
-	wait_new_clients_refused(&fw, "SIGTERM");
+	fw_wait_new_clients_refused(&fw, "SIGTERM");
 	send_signal(&fw, SIGUSR2);
 	ck_assert_msg(fw_wait_log(&fw, "got SIGUSR2 while shutting down, ignoring"),
 	              "no \"got SIGUSR2 while shutting down, ignoring\" in the log:\n%s",
 	              fw_log_tail(&fw));
-	ck_assert_msg(still_running(&fw), "SIGUSR2 during shutdown stopped fairway\n%s",
+	ck_assert_msg(fw_still_running(&fw), "SIGUSR2 during shutdown stopped fairway\n%s",
 	              fw_log_tail(&fw));
 	PQfinish(c);
-	assert_exited_cleanly(&fw, "SIGTERM and the last client leaving");
+	fw_assert_exited_cleanly(&fw, "SIGTERM and the last client leaving");
 }
 END_TEST
 
