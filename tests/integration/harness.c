@@ -705,3 +705,17 @@ void pgbench_run(const struct fw *fw, const char *const args[], struct pgbench_r
 	r->processed = number_after(r->out, "number of transactions actually processed: ");
 	r->failed = number_after(r->out, "number of failed transactions: ");
 }
+
+static bool backend_gone(void *arg)
+{
+	const long long *pid = arg;
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld", *pid);
+	return pg_query_ll(sql) == 0;
+}
+
+bool pg_wait_backend_gone(long long pid)
+{
+	return wait_until(backend_gone, &pid, FW_WAIT_MS);
+}

@@ -74,6 +74,8 @@ const char *pg_socket_dir(void);
 PGconn *pg_connect(const char *dbname);
 /* First cell of a query run directly on PostgreSQL (testdb), as a number. */
 long long pg_query_ll(const char *sql);
+/* Waits until PostgreSQL has no backend with this pid; false at the deadline. */
+bool pg_wait_backend_gone(long long pid);
 /* pg_ctl restart -m immediate, waiting until it accepts connections again. */
 void pg_restart_immediate(void);
 

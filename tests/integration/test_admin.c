@@ -62,26 +62,9 @@ static long long one_select(PGconn *c)
 	return query_ll(c, "SELECT 1");
 }
 
-struct backend {
-	long long pid;
-};
-
-static bool backend_gone(void *arg)
-{
-	const struct backend *b = arg;
-	char sql[128];
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld",
-	         b->pid);
-	return pg_query_ll(sql) == 0;
-}
-
 static void wait_backend_gone(long long pid)
 {
-	struct backend b = {pid};
-
-	ck_assert_msg(wait_until(backend_gone, &b, FW_WAIT_MS), "backend %lld was never closed",
-	              pid);
+	ck_assert_msg(pg_wait_backend_gone(pid), "backend %lld was never closed", pid);
 }
 
 /* Value of one row of a key/value SHOW (STATE) or a per-database SHOW. */

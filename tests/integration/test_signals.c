@@ -37,20 +37,6 @@ static void assert_pidfile_removed(const struct fw *fw)
 	ck_assert_msg(stat(path, &st) != 0, "the pidfile %s is still there after the exit", path);
 }
 
-struct backend {
-	long long pid;
-};
-
-static bool backend_gone(void *arg)
-{
-	const struct backend *b = arg;
-	char sql[128];
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld",
-	         b->pid);
-	return pg_query_ll(sql) == 0;
-}
-
 struct state_wait {
 	struct fw *fw;
 	const char *key, *want;
@@ -72,17 +58,17 @@ static bool state_is(void *arg)
 START_TEST(sighup_reload_of_a_changed_database_closes_its_idle_server)
 {
 	struct fw fw;
-	struct backend b;
+	long long pid;
 	PGconn *c;
 	PGresult *res;
 
 	fw_start(&fw, TRANSACTION_MODE, "testdb = @PG@ dbname=testdb pool_size=2\n", NULL, NULL);
 	c = fw_connect_ok(&fw, FW_AS_SUPER);
-	b.pid = query_ll(c, "SELECT pg_backend_pid()");
+	pid = query_ll(c, "SELECT pg_backend_pid()");
 	fw_ini_replace(&fw, "pool_size=2", "pool_size=5");
 	fw_reload(&fw);
-	ck_assert_msg(wait_until(backend_gone, &b, FW_WAIT_MS),
-	              "the changed database kept its idle server %lld after SIGHUP\n%s", b.pid,
+	ck_assert_msg(pg_wait_backend_gone(pid),
+	              "the changed database kept its idle server %lld after SIGHUP\n%s", pid,
 	              fw_log_tail(&fw));
 	res = console_show(&fw, "SHOW DATABASES");
 	ck_assert_int_eq(res_ll(res, res_find_row(res, "name", FW_TESTDB, NULL, NULL), "pool_size"),
