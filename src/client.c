@@ -591,8 +591,113 @@ static void resume_server(struct client *c)
 	}
 }
 
-/* Moves client messages to the linked server, noting what the pooler must
- * know: queries and Syncs (ReadyForQuery owed), Terminate, COPY. */
+enum client_msg_action {
+	MSG_FORWARD, /* forward as it is */
+	MSG_REWRITE, /* a prepared-statement message for ps_client_msg() */
+	MSG_CLOSE,   /* Terminate */
+	MSG_REFUSED, /* unknown type: the client was failed */
+};
+
+/* What the pooler must know of a client message on its way to sv: queries
+ * and Syncs (ReadyForQuery owed), open extended batches, statistics. */
+static enum client_msg_action note_client_msg(struct client *c, struct server *sv, uint8_t type,
+                                              bool ps)
+{
+	switch (type) {
+	case 'X':
+		return MSG_CLOSE;
+	case 'Q':
+		sv->expect_rfq++;
+		sv->syncs_sent++;
+		if (sv->query_start_us == 0)
+			sv->query_start_us = c->fw->now_us;
+		c->pool->db->stats.query_count++;
+		c->fw->stats.query_count++;
+		return MSG_FORWARD;
+	case 'F':
+		sv->expect_rfq++;
+		sv->syncs_sent++;
+		return MSG_FORWARD;
+	case 'S':
+		sv->expect_rfq++;
+		sv->syncs_sent++;
+		sv->ext_open = false;
+		return MSG_FORWARD;
+	case 'E':
+		c->pool->db->stats.query_count++;
+		c->fw->stats.query_count++;
+		if (sv->query_start_us == 0)
+			sv->query_start_us = c->fw->now_us;
+		sv->ext_open = true;
+		return MSG_FORWARD;
+	case 'P':
+	case 'B':
+	case 'D':
+	case 'C':
+		sv->ext_open = true;
+		return ps ? MSG_REWRITE : MSG_FORWARD;
+	case 'H':
+		sv->ext_open = true;
+		return MSG_FORWARD;
+	case 'd':
+	case 'c':
+	case 'f':
+		return MSG_FORWARD;
+	default:
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported pkt type: %d", type);
+		return MSG_REFUSED;
+	}
+}
+
+/* The complete messages at the front of the client's input that need no
+ * rewriting, as long as they lie in its first contiguous block: noted one by
+ * one and moved to the server in one piece.  Returns the bytes moved; 0 when
+ * the first message needs the message-at-a-time path. */
+static size_t forward_batch(struct client *c, struct server *sv, uint32_t max_body, bool ps)
+{
+	struct evbuffer *in = io_input(c->io);
+	size_t len = evbuffer_get_contiguous_space(in), off = 0;
+	const uint8_t *p = len >= 5 ? evbuffer_pullup(in, (ssize_t)len) : NULL;
+
+	while (p != NULL && off + 5 <= len) {
+		struct pg_msg_hdr h;
+		size_t n;
+
+		if (proto_parse_hdr(p + off, 5, false, max_body, &h) != PROTO_OK)
+			break; /* reported by the slow path */
+		n = 5 + (size_t)h.body_len;
+		if (n > len - off)
+			break;
+		if (h.type == 'X')
+			break;
+		switch (note_client_msg(c, sv, h.type, ps)) {
+		case MSG_FORWARD:
+			break;
+		case MSG_REWRITE: {
+			int plain = ps_client_plain(sv, &h, p + off);
+
+			if (plain < 0) {
+				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+				return 0;
+			}
+			if (plain == 0)
+				goto done;
+			break;
+		}
+		default:
+			return 0; /* refused: the client has been failed */
+		}
+		off += n;
+	}
+done:
+	if (off > 0)
+		evbuffer_remove_buffer(in, io_output(sv->io), off);
+	return off;
+}
+
+/* Moves client messages to the linked server: whole runs of messages at once
+ * where possible, else one at a time (messages split across reads, COPY
+ * data, prepared-statement rewriting). */
 static void forward_to_server(struct client *c)
 {
 	struct evbuffer *in = io_input(c->io);
@@ -605,19 +710,20 @@ static void forward_to_server(struct client *c)
 	bool ps = ps_wanted(c);
 
 	while (c->server == sv && c->state == CL_ACTIVE) {
-		size_t avail = evbuffer_get_length(in);
+		size_t avail, n;
 		struct pg_msg_hdr h;
 		uint8_t hdr[5];
 		enum proto_status st;
+		enum client_msg_action act;
 
 		if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
 			c->read_held = true;
 			io_read_off(c->io);
 			break;
 		}
+		avail = evbuffer_get_length(in);
 		if (c->pkt_remain > 0) {
-			size_t n = avail < c->pkt_remain ? avail : c->pkt_remain;
-
+			n = avail < c->pkt_remain ? avail : c->pkt_remain;
 			if (n == 0)
 				break;
 			evbuffer_remove_buffer(in, out, n);
@@ -627,6 +733,13 @@ static void forward_to_server(struct client *c)
 		}
 		if (avail < 5)
 			break;
+		n = forward_batch(c, sv, max_body, ps);
+		if (c->state != CL_ACTIVE)
+			return;
+		if (n > 0) {
+			moved += n;
+			continue;
+		}
 		evbuffer_copyout(in, hdr, 5);
 		st = proto_parse_hdr(hdr, 5, false, max_body, &h);
 		if (st != PROTO_OK) {
@@ -635,67 +748,27 @@ static void forward_to_server(struct client *c)
 			                                : "invalid packet length");
 			return;
 		}
-		switch (h.type) {
-		case 'X':
+		act = note_client_msg(c, sv, h.type, ps);
+		if (act == MSG_CLOSE) {
 			client_close(c, "client close request");
 			return;
-		case 'Q':
-			sv->expect_rfq++;
-			sv->syncs_sent++;
-			if (sv->query_start_us == 0)
-				sv->query_start_us = c->fw->now_us;
-			c->pool->db->stats.query_count++;
-			c->fw->stats.query_count++;
-			break;
-		case 'F':
-			sv->expect_rfq++;
-			sv->syncs_sent++;
-			break;
-		case 'S':
-			sv->expect_rfq++;
-			sv->syncs_sent++;
-			sv->ext_open = false;
-			break;
-		case 'E':
-			c->pool->db->stats.query_count++;
-			c->fw->stats.query_count++;
-			if (sv->query_start_us == 0)
-				sv->query_start_us = c->fw->now_us;
-			sv->ext_open = true;
-			break;
-		case 'P':
-		case 'B':
-		case 'D':
-		case 'C':
-			sv->ext_open = true;
-			if (ps) {
-				enum ps_fwd r = ps_client_msg(c, sv, &h);
-
-				if (r == PS_FWD_FAILED)
-					return;
-				if (r == PS_FWD_MORE)
-					goto out;
-				if (r == PS_FWD_DONE) {
-					moved += 5 + (uint64_t)h.body_len - c->pkt_remain;
-					continue;
-				}
-			}
-			break;
-		case 'H':
-			sv->ext_open = true;
-			break;
-		case 'd':
-		case 'c':
-		case 'f':
-			break;
-		default:
-			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported pkt type: %d",
-			            h.type);
+		}
+		if (act == MSG_REFUSED)
 			return;
+		if (act == MSG_REWRITE) {
+			enum ps_fwd r = ps_client_msg(c, sv, &h);
+
+			if (r == PS_FWD_FAILED)
+				return;
+			if (r == PS_FWD_MORE)
+				break;
+			if (r == PS_FWD_DONE) {
+				moved += 5 + (uint64_t)h.body_len - c->pkt_remain;
+				continue;
+			}
 		}
 		c->pkt_remain = 5 + h.body_len;
 	}
-out:
 	c->last_activity_us = c->fw->now_us;
 	c->pool->db->stats.bytes_received += moved;
 	c->fw->stats.bytes_received += moved;

@@ -285,6 +285,17 @@ static bool plainly_forwarded(const struct pg_msg_hdr *h, const uint8_t *p, size
 	}
 }
 
+int ps_client_plain(struct server *sv, const struct pg_msg_hdr *h, const uint8_t *msg)
+{
+	if (!plainly_forwarded(h, msg, 5 + (size_t)h->body_len < 7 ? 5 + (size_t)h->body_len : 7))
+		return 0;
+	if ((h->type == 'P' || h->type == 'C') &&
+	    (server_books(sv) == NULL ||
+	     !ps_expect(sv->ps, sv->syncs_sent, PS_REPLY_FORWARD, false, NULL, NULL)))
+		return -1;
+	return 1;
+}
+
 enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_msg_hdr *h)
 {
 	struct evbuffer *in = io_input(c->io);
@@ -299,13 +310,13 @@ enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_m
 	p = evbuffer_pullup(in, (ssize_t)peek);
 	if (p == NULL)
 		return oom(c);
-	if (plainly_forwarded(h, p, peek)) {
-		/* Their replies still take their place in the queue. */
-		if ((h->type == 'P' || h->type == 'C') &&
-		    (server_books(sv) == NULL ||
-		     !ps_expect(sv->ps, sv->syncs_sent, PS_REPLY_FORWARD, false, NULL, NULL)))
-			return oom(c);
+	switch (ps_client_plain(sv, h, p)) {
+	case 1:
 		return PS_FWD_PASS;
+	case -1:
+		return oom(c);
+	default:
+		break;
 	}
 	if (h->type == 'B')
 		return on_bind(c, sv, h);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct client;
 struct server;
@@ -23,6 +24,11 @@ enum ps_fwd {
 /* Whether c's messages go through the rewriting: transaction or statement
  * pooling with max_prepared_statements > 0, or a client with names already. */
 bool ps_wanted(const struct client *c);
+/* Whether a Parse, Bind, Describe or Close (header h, msg at least its
+ * first 7 bytes or all of it) goes to the server unchanged: the unnamed
+ * statement and portals are the client's own.  1 = yes (its reply, if any,
+ * is queued in its place), 0 = it needs ps_client_msg(), -1 = out of memory. */
+int ps_client_plain(struct server *sv, const struct pg_msg_hdr *h, const uint8_t *msg);
 /* A Parse, Bind, Describe or Close whose 5-byte header is h, at the front of
  * the client's input. */
 enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_msg_hdr *h);

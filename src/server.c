@@ -690,6 +690,78 @@ static bool needs_whole(const struct server *sv, uint8_t type)
 	return type == 'Z' || type == 'S';
 }
 
+/* The complete messages at the front of a linked server's input that need
+ * only a glance, as long as they lie in its first contiguous block: moved to
+ * the client in one piece, a ReadyForQuery included (and acted on after the
+ * move).  Returns the bytes moved; 0 when the first message needs the
+ * message-at-a-time path (ParameterStatus, prepared-statement replies,
+ * statement pooling's check, messages split across reads). */
+static size_t server_batch(struct server *sv, struct client *c)
+{
+	struct evbuffer *in = io_input(sv->io);
+	size_t len = evbuffer_get_contiguous_space(in), off = 0;
+	const uint8_t *p = len >= 5 ? evbuffer_pullup(in, (ssize_t)len) : NULL;
+	bool owed = sv->ps != NULL && sv->ps->q_len > 0; /* ParseComplete etc. to match */
+	bool tracks = sv->ps != NULL || c->ps != NULL;
+	bool statement_mode = pool_mode_of(sv->pool) == POOL_STATEMENT;
+	int rfq = -1;
+
+	while (p != NULL && off + 5 <= len && rfq < 0) {
+		struct pg_msg_hdr h;
+		size_t n;
+
+		if (proto_parse_hdr(p + off, 5, false, 0x7fffffff, &h) != PROTO_OK)
+			break; /* reported by the slow path */
+		n = 5 + (size_t)h.body_len;
+		if (n > len - off)
+			break;
+		switch (h.type) {
+		case 'S':
+			goto done;
+		case '1':
+		case '3':
+			if (owed)
+				goto done;
+			break;
+		case 'Z':
+			if (statement_mode || h.body_len < 1)
+				goto done;
+			rfq = p[off + 5];
+			break;
+		case 'G':
+		case 'H':
+		case 'W':
+			sv->in_copy = true;
+			break;
+		case 'C':
+			/* DISCARD ALL and DEALLOCATE ALL are looked at. */
+			if (tracks && (h.body_len == sizeof("DISCARD ALL") ||
+			               h.body_len == sizeof("DEALLOCATE ALL")))
+				goto done;
+			sv->in_copy = false;
+			break;
+		case 'c':
+		case 'E':
+			sv->in_copy = false;
+			break;
+		default:
+			break;
+		}
+		off += n;
+	}
+done:
+	if (off == 0)
+		return 0;
+	evbuffer_remove_buffer(in, io_output(c->io), off);
+	sv->pool->db->stats.bytes_sent += off;
+	sv->fw->stats.bytes_sent += off;
+	if (rfq >= 0) {
+		ps_server_rfq(sv);
+		after_rfq(sv, c, (char)rfq);
+	}
+	return off;
+}
+
 void server_process(struct server *sv)
 {
 	struct evbuffer *in;
@@ -724,6 +796,8 @@ void server_process(struct server *sv)
 				sv->fw->stats.bytes_sent += n;
 				continue;
 			}
+			if (avail >= 5 && c->state == CL_ACTIVE && server_batch(sv, c) > 0)
+				continue;
 		}
 		if (avail < 5)
 			break;
