@@ -586,12 +586,16 @@ END_TEST
 
 /* ---- a flood of CancelRequests -------------------------------------------- */
 
+struct fd_wait {
+	const struct fw *fw;
+	int baseline; /* open descriptors before the flood */
+};
+
 static bool fds_back(void *arg)
 {
-	const struct fw *fw = ((const void **)arg)[0];
-	const int *baseline = ((const void **)arg)[1];
+	const struct fd_wait *w = arg;
 
-	return fd_count(fw) <= *baseline;
+	return fd_count(w->fw) <= w->baseline;
 }
 
 START_TEST(cancel_request_flood_leaves_other_clients_and_fds_alone)
@@ -599,8 +603,7 @@ START_TEST(cancel_request_flood_leaves_other_clients_and_fds_alone)
 	struct stream *victim;
 	struct fw fw;
 	PGconn *other;
-	int baseline;
-	const void *arg[2];
+	struct fd_wait w = {&fw, 0};
 
 	fw_start(&fw, "auth_type = trust\n", NULL, NULL, NULL);
 	other = fw_connect_ok(&fw, FW_AS_SUPER);
@@ -611,7 +614,7 @@ START_TEST(cancel_request_flood_leaves_other_clients_and_fds_alone)
 	ck_assert(send_query(victim->fd, "BEGIN"));
 	ck_assert(stream_until_rfq(victim, FW_WAIT_MS) && !victim->error);
 	PQclear(console_show(&fw, "SHOW POOLS")); /* the console's socket counts from here */
-	baseline = fd_count(&fw);
+	w.baseline = fd_count(&fw);
 	for (int i = 0; i < 2000; i++) {
 		uint8_t req[16] = {0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e};
 		bool valid = i % 10 == 0;
@@ -626,15 +629,18 @@ START_TEST(cancel_request_flood_leaves_other_clients_and_fds_alone)
 		if (i % 200 == 0)
 			ck_assert_int_eq(query_ll(other, "SELECT 1"), 1);
 	}
-	arg[0] = &fw;
-	arg[1] = &baseline;
-	ck_assert_msg(wait_until(fds_back, arg, FW_WAIT_MS), "fds: %d after the flood, %d before",
-	              fd_count(&fw), baseline);
+	ck_assert_msg(wait_until(fds_back, &w, FW_WAIT_MS), "fds: %d after the flood, %d before",
+	              fd_count(&fw), w.baseline);
 	ck_assert_int_eq(query_ll(other, "SELECT 1"), 1);
 	PQfinish(other);
 	ck_assert(send_query(victim->fd, "SELECT 1"));
 	ck_assert(stream_until_rfq(victim, FW_WAIT_MS));
-	ck_assert_msg(!victim->error, "the victim's next query failed: %s", victim->err.message);
+	/* A valid cancel PostgreSQL delivers late may still hit this query:
+	 * that is what the key is for.  Anything else is a failure. */
+	ck_assert_msg(!victim->error || strcmp(victim->err.sqlstate, "57014") == 0,
+	              "the victim's next query failed: %s %s", victim->err.sqlstate,
+	              victim->err.message);
+	victim->error = false;
 	ck_assert(send_query(victim->fd, "COMMIT"));
 	ck_assert(stream_until_rfq(victim, FW_WAIT_MS) && !victim->error);
 	stream_close(victim);
