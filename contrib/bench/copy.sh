@@ -75,12 +75,11 @@ work() { # test port
 }
 
 {
-    echo '\set aid random(1, 1000000)'
-    echo '\startpipeline'
+    printf '%s\n' '\set aid random(1, 1000000)' '\startpipeline'
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-        echo 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;'
+        printf '%s\n' 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;'
     done
-    echo '\endpipeline'
+    printf '%s\n' '\endpipeline'
 } > "$RUN_DIR/pipeline.sql"
 chown $RUN_AS "$RUN_DIR/pipeline.sql"
 
