@@ -23,6 +23,10 @@
 #include "util.h"
 
 #define ADMIN_MAX_QUERY 8192
+/* A console client whose unread answers (or, during PAUSE / WAIT_CLOSE, whose
+ * unprocessed queries) exceed this is read no more until its output has
+ * drained (client_write_cb -> client_resume_reading). */
+#define ADMIN_BACKLOG_BYTES (512 * 1024)
 
 enum admin_wait { ADMIN_WAIT_NONE, ADMIN_WAIT_PAUSE, ADMIN_WAIT_CLOSE };
 
@@ -324,14 +328,26 @@ void admin_process(struct client *c)
 {
 	struct evbuffer *in = io_input(c->io);
 
-	while (c->state == CL_IDLE && c->admin_wait == ADMIN_WAIT_NONE) {
-		struct evbuffer *out = io_output(c->io);
+	while (c->state == CL_IDLE) {
+		struct evbuffer *out;
 		uint8_t hdr[5];
 		struct pg_msg_hdr h;
 		enum proto_status st;
 		char *q;
 		bool ok;
 
+		if (io_output_length(c->io) > ADMIN_BACKLOG_BYTES ||
+		    (c->admin_wait != ADMIN_WAIT_NONE &&
+		     evbuffer_get_length(in) > ADMIN_BACKLOG_BYTES)) {
+			/* A client that sends queries but does not read the
+			 * answers: memory stays bounded. */
+			c->read_held = true;
+			io_read_off(c->io);
+			return;
+		}
+		if (c->admin_wait != ADMIN_WAIT_NONE)
+			return;
+		out = io_output(c->io);
 		if (evbuffer_get_length(in) < 5)
 			return;
 		evbuffer_copyout(in, hdr, 5);

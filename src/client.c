@@ -935,6 +935,10 @@ static void client_write_cb(struct io *io, void *arg)
 			client_close(c, "error sent");
 		return;
 	}
+	if (c->is_console) {
+		client_resume_reading(c); /* admin_process held it while answers piled up */
+		return;
+	}
 	resume_server(c);
 }
 

@@ -89,7 +89,8 @@ struct client {
 	bool discard_tail;   /* the refused request's last message is still arriving */
 	char *refusal;       /* owned: admission refusal to answer once the refused
 	                      * request has been read up to its Query or Sync */
-	bool read_held;      /* reads paused for backpressure (server output full) */
+	bool read_held;      /* reads paused for backpressure (server output full, or a
+	                      * console client's own unread answers) */
 
 	uint64_t connect_us; /* monotonic */
 	uint64_t connect_wall_us;

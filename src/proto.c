@@ -19,7 +19,9 @@ enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup
 	len = ntohl(len);
 	if (len < min_len)
 		return PROTO_BAD_LENGTH;
-	if (len - 4 > max_body)
+	/* The length word is an Int32: above INT32_MAX it is too big whatever
+	 * max_body says (PostgreSQL itself would read it as negative). */
+	if (len - 4 > max_body || len > INT32_MAX)
 		return PROTO_TOO_BIG;
 	out->type = startup ? 0 : buf[0];
 	out->body_len = len - 4;

@@ -14,6 +14,8 @@
 #   QUICK=1     smoke test: 5 s runs, one rep, fewer transactions; not for reporting
 #   OUT         result directory (default /tmp/bench-out/DATE-TIME)
 #   ONLY        a subset of: throughput instructions idle_clients fairness
+#               (default), or copy (1 GB COPY out/in, 1M-row SELECT, pipelined
+#               pgbench; SIZE_MB=... for less), e.g. ONLY=copy
 # Every other knob of the single scripts (DURATION, REPS, ...) passes through.
 set -euo pipefail
 OUT=${OUT:-/tmp/bench-out/$(date +%Y%m%d-%H%M%S)}
@@ -25,7 +27,8 @@ require_bins
 ONLY=${ONLY:-throughput instructions idle_clients fairness}
 if [ -n "${QUICK:-}" ]; then
     export DURATION=${DURATION:-5} REPS=${REPS:-1} COUNTS=${COUNTS:-1000} TX_SMALL=${TX_SMALL:-1000} \
-        TX_LARGE=${TX_LARGE:-4000} SYSCALLS=${SYSCALLS:-0}
+        TX_LARGE=${TX_LARGE:-4000} SYSCALLS=${SYSCALLS:-0} SIZE_MB=${SIZE_MB:-100} \
+        SELECT_ROWS=${SELECT_ROWS:-100000}
 fi
 mkdir -p "$OUT"
 exec 2> >(tee -a "$OUT/log.txt" >&2)
@@ -39,7 +42,7 @@ exec 2> >(tee -a "$OUT/log.txt" >&2)
     echo "candidate:  $POOLER_BIN ($("$POOLER_BIN" --version 2>&1 | head -n 1); sha256 $(sha256sum < "$POOLER_BIN" | cut -c1-12))"
     echo "repository: $REPO ($(GIT_OPTIONAL_LOCKS=0 git -C "$REPO" describe --always --dirty 2>/dev/null || echo 'not a git checkout'))"
     echo "load avg:   $(cat /proc/loadavg) (at start)"
-    echo "settings:   $(env | grep -E '^(QUICK|DURATION|REPS|CLIENTS|JOBS|POOL_SIZE|WORKLOADS|MODES|TOOL|VG_CLIENTS|TX_SMALL|TX_LARGE|SYSCALLS|COUNTS|HOLD|NOISY|QUIET|POOL|VARIANTS|TARGETS|QUIET_CLIENT|EXTRA_POOLER_SETTINGS)=' | tr '\n' ' ')(others: script defaults)"
+    echo "settings:   $(env | grep -E '^(QUICK|DURATION|REPS|CLIENTS|JOBS|POOL_SIZE|WORKLOADS|MODES|TOOL|VG_CLIENTS|TX_SMALL|TX_LARGE|SYSCALLS|COUNTS|HOLD|NOISY|QUIET|POOL|VARIANTS|TARGETS|QUIET_CLIENT|SIZE_MB|SELECT_ROWS|TESTS|EXTRA_POOLER_SETTINGS)=' | tr '\n' ' ')(others: script defaults)"
 } | tee "$OUT/info.txt"
 
 trap '"$BENCH/pg.sh" stop' EXIT

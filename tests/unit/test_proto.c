@@ -185,6 +185,7 @@ START_TEST(header_with_body_above_max_body_is_too_big)
 	const uint8_t over_max[] = {'D', 0, 0, 0x01, 0x05}; /* 261: body 257 */
 	const uint8_t huge[] = {'D', 0x7f, 0xff, 0xff, 0xff};
 	const uint8_t all_ones[] = {'D', 0xff, 0xff, 0xff, 0xff};
+	const uint8_t sign_bit[] = {'D', 0x80, 0, 0, 0};
 	const uint8_t startup_over[] = {0, 0, 0x27, 0x15}; /* 10005: body 10001 */
 	const uint8_t startup_at[] = {0, 0, 0x27, 0x14};   /* 10004: body 10000 */
 	struct pg_msg_hdr h;
@@ -194,8 +195,11 @@ START_TEST(header_with_body_above_max_body_is_too_big)
 	ck_assert_int_eq(proto_parse_hdr(over_max, 5, false, 256, &h), PROTO_TOO_BIG);
 	ck_assert_int_eq(proto_parse_hdr(huge, 5, false, MAX_BODY, &h), PROTO_TOO_BIG);
 	ck_assert_int_eq(proto_parse_hdr(all_ones, 5, false, MAX_BODY, &h), PROTO_TOO_BIG);
-	ck_assert_int_eq(proto_parse_hdr(all_ones, 5, false, UINT32_MAX - 4, &h), PROTO_OK);
-	ck_assert_uint_eq(h.body_len, UINT32_MAX - 4);
+	/* A length word above INT32_MAX is too big even for the largest max_body. */
+	ck_assert_int_eq(proto_parse_hdr(all_ones, 5, false, UINT32_MAX - 4, &h), PROTO_TOO_BIG);
+	ck_assert_int_eq(proto_parse_hdr(sign_bit, 5, false, UINT32_MAX - 4, &h), PROTO_TOO_BIG);
+	ck_assert_int_eq(proto_parse_hdr(huge, 5, false, UINT32_MAX - 4, &h), PROTO_OK);
+	ck_assert_uint_eq(h.body_len, 0x7fffffffu - 4);
 	ck_assert_int_eq(proto_parse_hdr(at_max, 5, false, 0, &h), PROTO_TOO_BIG);
 	ck_assert_int_eq(proto_parse_hdr(startup_over, 4, true, PROTO_STARTUP_MAX_LEN, &h),
 	                 PROTO_TOO_BIG);
@@ -955,7 +959,7 @@ static void check_hdr_on_hostile(const uint8_t *buf, size_t len, uint32_t max_bo
 		       ((uint32_t)buf[hdr_len - 2] << 8) | buf[hdr_len - 1];
 		if (word < (startup ? 8u : 4u)) {
 			ck_assert_int_eq(st, PROTO_BAD_LENGTH);
-		} else if (word - 4 > max_body) {
+		} else if (word - 4 > max_body || word > INT32_MAX) {
 			ck_assert_int_eq(st, PROTO_TOO_BIG);
 		} else {
 			ck_assert_int_eq(st, PROTO_OK);
