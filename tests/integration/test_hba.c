@@ -116,6 +116,17 @@ START_TEST(each_user_gets_the_method_of_its_first_matching_line)
 }
 END_TEST
 
+/* wait_until: a trustuser login is refused by a reject line. */
+static bool trustuser_rejected(void *arg)
+{
+	PGconn *c = fw_connect(arg, "dbname=testdb user=" FW_TRUSTUSER);
+	bool rejected = PQstatus(c) != CONNECTION_OK &&
+	                strstr(PQerrorMessage(c), "pg_hba.conf rejects connection") != NULL;
+
+	PQfinish(c);
+	return rejected;
+}
+
 START_TEST(address_masks_decide_and_reload_applies_a_changed_file)
 {
 	struct fw fw;
@@ -148,8 +159,9 @@ START_TEST(address_masks_decide_and_reload_applies_a_changed_file)
 	                 CONSOLE_LINE "host all " FW_TRUSTUSER " 127.0.0.2/32 trust\n"
 	                              "host all " FW_TRUSTUSER " 127.0.0.0/8 reject\n",
 	                 NULL, NULL, NULL);
-	fw_reload(&fw); /* SIGHUP this time */
-	ck_assert(fw_wait_log(&fw, "config reloaded"));
+	fw_reload(&fw); /* SIGHUP this time: applied when the loop gets to it */
+	ck_assert_msg(wait_until(trustuser_rejected, &fw, FW_WAIT_MS),
+	              "SIGHUP did not apply the new rules:\n%s", fw_log_tail(&fw));
 	expect_connect_error(fw_connect(&fw, "dbname=testdb user=" FW_TRUSTUSER), REFUSED_STATES,
 	                     "pg_hba.conf rejects connection");
 	fw_stop(&fw);
