@@ -587,6 +587,77 @@ START_TEST(shared_references_free_once)
 }
 END_TEST
 
+/* ---- through the configuration loader ---- */
+
+static struct config *load_ini(const char *dir, const char *main_lines, struct notes *n)
+{
+	char ini[600], path[512];
+
+	snprintf(ini, sizeof(ini), "[pgbouncer]\n%s\n[databases]\n", main_lines);
+	write_file(dir, "fw.ini", ini);
+	snprintf(path, sizeof(path), "%s/fw.ini", dir);
+	memset(n, 0, sizeof(*n));
+	return config_load(path, note, n);
+}
+
+START_TEST(config_loads_the_files_only_for_auth_type_hba)
+{
+	static const char *const files[] = {"fw.ini", "hba.conf", "ident.conf", NULL};
+	char dir[] = "/tmp/fw-hbacfg-XXXXXX", lines[1024], err[256];
+	struct config *cfg, *set;
+	struct notes n;
+	struct conn k;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "hba.conf", "local all all peer map=m\n");
+	write_file(dir, "ident.conf", "m root app\n");
+
+	/* auth_type = hba: both files loaded, the map known to the rules */
+	snprintf(lines, sizeof(lines),
+	         "auth_type = hba\nauth_hba_file = %s/hba.conf\nauth_ident_file = %s/ident.conf\n",
+	         dir, dir);
+	cfg = load_ini(dir, lines, &n);
+	ck_assert_msg(cfg != NULL, "%s", n.all);
+	ck_assert_int_eq(n.warnings, 0); /* hba is not "not active yet" any more */
+	ck_assert_ptr_nonnull(cfg->hba);
+	ck_assert(ident_allows(cfg->ident, "m", "root", "app"));
+	ck_assert_str_eq(hba_match(cfg->hba, conn(&k, "unix", "d", "app"))->map, "m");
+
+	/* SET shares the loaded rules; SET of a missing file says why and changes nothing */
+	set = config_with_set(cfg, "default_pool_size", "5", err, sizeof(err));
+	ck_assert_ptr_nonnull(set);
+	ck_assert_ptr_eq(set->hba, cfg->hba);
+	config_free(set);
+	ck_assert_ptr_null(config_with_set(cfg, "auth_hba_file", "/nonexistent", err, sizeof(err)));
+	ck_assert_msg(strstr(err, "could not read auth_hba_file /nonexistent") != NULL, "%s", err);
+	set = config_with_set(cfg, "auth_type", "md5", err, sizeof(err));
+	ck_assert_ptr_nonnull(set);
+	ck_assert_ptr_null(set->hba); /* dropped with auth_type */
+	config_free(set);
+	config_free(cfg); /* the last reference: ASan reports a leak or a double free */
+
+	/* other auth types never read them, even when they are broken */
+	write_file(dir, "hba.conf", "bogus line\n");
+	snprintf(lines, sizeof(lines), "auth_type = md5\nauth_hba_file = %s/hba.conf\n", dir);
+	cfg = load_ini(dir, lines, &n);
+	ck_assert_msg(cfg != NULL, "%s", n.all);
+	ck_assert_ptr_null(cfg->hba);
+	config_free(cfg);
+
+	/* a broken file fails the load, naming file:line */
+	snprintf(lines, sizeof(lines), "auth_type = hba\nauth_hba_file = %s/hba.conf\n", dir);
+	ck_assert_ptr_null(load_ini(dir, lines, &n));
+	ck_assert_msg(strstr(n.all, "invalid connection type \"bogus\"") != NULL, "%s", n.all);
+	ck_assert_msg(strstr(n.all, "hba.conf:1)") != NULL, "%s", n.all);
+	/* and auth_type = hba without a file is an error */
+	ck_assert_ptr_null(load_ini(dir, "auth_type = hba\n", &n));
+	ck_assert_msg(strstr(n.all, "auth_type = hba needs auth_hba_file") != NULL, "%s", n.all);
+	/* peer is not an auth_type, as in PgBouncer */
+	ck_assert_ptr_null(load_ini(dir, "auth_type = peer\n", &n));
+	rm_files(dir, files);
+}
+END_TEST
+
 Suite *hba_suite(void)
 {
 	Suite *s = suite_create("hba");
@@ -613,6 +684,7 @@ Suite *hba_suite(void)
 	tcase_add_test(ti, ident_errors_name_file_and_line);
 	tcase_add_test(ti, hba_map_must_name_a_loaded_map);
 	tcase_add_test(ti, shared_references_free_once);
+	tcase_add_test(ti, config_loads_the_files_only_for_auth_type_hba);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ti);
 	return s;
