@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "ps_forward.h"
 #include "server.h"
 #include "sqlstate.h"
 #include "util.h"
@@ -214,6 +215,7 @@ void client_detach(struct client *c)
 void client_free(struct client *c)
 {
 	list_del(&c->link);
+	ps_client_free(c);
 	params_clear(&c->params);
 	free(c->user);
 	free(c->dbname);
@@ -631,6 +633,7 @@ static void forward_to_server(struct client *c)
 	    (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff ? 0x7fffffff
 	                                                        : c->fw->cfg->max_packet_size);
 	uint64_t moved = 0;
+	bool ps = ps_wanted(c);
 
 	while (c->server == sv && c->state == CL_ACTIVE) {
 		size_t avail = evbuffer_get_length(in);
@@ -669,6 +672,7 @@ static void forward_to_server(struct client *c)
 			return;
 		case 'Q':
 			sv->expect_rfq++;
+			sv->syncs_sent++;
 			if (sv->query_start_us == 0)
 				sv->query_start_us = c->fw->now_us;
 			c->pool->db->stats.query_count++;
@@ -676,9 +680,11 @@ static void forward_to_server(struct client *c)
 			break;
 		case 'F':
 			sv->expect_rfq++;
+			sv->syncs_sent++;
 			break;
 		case 'S':
 			sv->expect_rfq++;
+			sv->syncs_sent++;
 			sv->ext_open = false;
 			break;
 		case 'E':
@@ -692,6 +698,20 @@ static void forward_to_server(struct client *c)
 		case 'B':
 		case 'D':
 		case 'C':
+			sv->ext_open = true;
+			if (ps) {
+				enum ps_fwd r = ps_client_msg(c, sv, &h);
+
+				if (r == PS_FWD_FAILED)
+					return;
+				if (r == PS_FWD_MORE)
+					goto out;
+				if (r == PS_FWD_DONE) {
+					moved += 5 + (uint64_t)h.body_len - c->pkt_remain;
+					continue;
+				}
+			}
+			break;
 		case 'H':
 			sv->ext_open = true;
 			break;
@@ -706,6 +726,7 @@ static void forward_to_server(struct client *c)
 		}
 		c->pkt_remain = 5 + h.body_len;
 	}
+out:
 	c->last_activity_us = c->fw->now_us;
 	c->pool->db->stats.bytes_received += moved;
 	c->fw->stats.bytes_received += moved;

@@ -18,6 +18,7 @@ struct pool;
 struct database;
 struct server;
 struct scram_server;
+struct ps_client;
 
 enum client_state {
 	CL_STARTUP,  /* expecting StartupMessage, SSLRequest or CancelRequest; no pool */
@@ -55,6 +56,7 @@ struct client {
 	char *user;              /* owned; the name the client logged in with */
 	char *dbname;            /* owned; the database name the client asked for */
 	struct param_set params; /* owned; tracked values this client wants */
+	struct ps_client *ps;    /* owned; its named prepared statements, NULL if none */
 
 	/* Peer and local address: IPv4 or IPv6 (a Unix client keeps only the family).
 	 * sockaddr_in6 instead of sockaddr_storage saves 200 bytes per client. */

@@ -118,7 +118,7 @@ static const struct cfg_key keys[] = {
     K("max_packet_size", CONNSTR_INT64, max_packet_size, "2147483647", 1024, INT32_MAX, NULL, R,
       NULL),
     K("max_prepared_statements", CONNSTR_INT, max_prepared_statements, "200", 0, INT_MAX, NULL,
-      R | NA, "0"),
+      R, NULL),
     I(max_user_client_connections, "0", 0, INT_MAX, R),
     I(max_user_connections, "0", 0, INT_MAX, R),
     I(max_waiting_clients, "0", 0, INT_MAX, R),

@@ -186,6 +186,7 @@ void daemon_free(struct fairway *fw)
 		cancel_close_all(fw);
 		reap_cb(-1, 0, fw);
 	}
+	ps_registry_free(&fw->prepared);
 	while (!list_empty(&fw->databases))
 		db_free(list_first(&fw->databases, struct database, link));
 	while (!list_empty(&fw->users)) {

@@ -9,6 +9,7 @@
 
 #include "list.h"
 #include "params.h"
+#include "prepared.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -41,6 +42,9 @@ struct fw_stats {
 	uint64_t xact_time_us;
 	uint64_t query_time_us;
 	uint64_t wait_time_us;
+	uint64_t client_parse_count; /* named Parse messages from clients */
+	uint64_t server_parse_count; /* Parse messages sent to servers for them */
+	uint64_t bind_count;         /* Bind messages of named statements */
 };
 
 struct fairway {
@@ -86,6 +90,8 @@ struct fairway {
 	bool suspended;                  /* SUSPEND: no reads, no accepts, until RESUME */
 	uint64_t accept_paused_until_us; /* accept() ran out of fds: listeners resume then */
 	int exit_code;
+
+	struct ps_registry prepared; /* owned; statement texts of named prepared statements */
 
 	struct fw_stats stats;         /* all databases, for SHOW TOTALS */
 	struct fw_stats console_stats; /* the console's own logins and commands ("pgbouncer" row) */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "ps_forward.h"
 #include "scram.h"
 #include "sqlstate.h"
 #include "util.h"
@@ -238,6 +239,7 @@ void server_close(struct server *sv, const char *reason)
 void server_free(struct server *sv)
 {
 	list_del(&sv->link);
+	ps_server_free(sv);
 	params_clear(&sv->params);
 	free(sv);
 }
@@ -665,9 +667,16 @@ static bool unlinked_msg(struct server *sv, uint8_t type, const uint8_t *body, s
 			return true;
 		}
 		break;
+	case 'C':
+		if (sv->internal_rfq > 0) {
+			if (len > 0 && body[len - 1] == '\0')
+				ps_server_internal_tag(sv, (const char *)body);
+			return true;
+		}
+		break;
 	default:
 		if (sv->internal_rfq > 0)
-			return true; /* CommandComplete, EmptyQueryResponse, rows of our query */
+			return true; /* EmptyQueryResponse, rows of our query */
 		break;
 	}
 	server_close(sv, "unexpected packet from server");
@@ -731,8 +740,10 @@ void server_process(struct server *sv)
 				break;
 			}
 			if (sv->internal_rfq > 0 && h.type != 'Z' && h.type != 'S' &&
-			    h.type != 'E' && h.type != 'N' && sv->state != SV_LOGIN) {
-				/* Rows or tags of our own query: skip them without buffering. */
+			    h.type != 'E' && h.type != 'N' && sv->state != SV_LOGIN &&
+			    !(h.type == 'C' && sv->ps != NULL)) {
+				/* Rows or tags of our own query: skip them without buffering
+				 * (a tag is read when it may say DISCARD ALL). */
 				if (avail < 5 + (size_t)h.body_len) {
 					break;
 				}
@@ -786,8 +797,10 @@ void server_process(struct server *sv)
 				}
 				sv->pool->db->stats.bytes_sent += 5 + h.body_len;
 				sv->fw->stats.bytes_sent += 5 + h.body_len;
-				if (go_on && h.type == 'Z')
+				if (go_on && h.type == 'Z') {
+					ps_server_rfq(sv);
 					after_rfq(sv, c, h.body_len > 0 ? (char)body[0] : 'I');
+				}
 			}
 			if (body != small)
 				free(body);
@@ -797,6 +810,15 @@ void server_process(struct server *sv)
 			continue;
 		}
 		/* Linked, a message to stream as it comes. */
+		if ((h.type == '1' || h.type == '3' || h.type == 'C') &&
+		    (sv->ps != NULL || c->ps != NULL)) {
+			enum ps_srv r = ps_server_msg(sv, &h, avail);
+
+			if (r == PS_SRV_DONE)
+				continue;
+			if (r == PS_SRV_MORE || r == PS_SRV_FAILED)
+				break;
+		}
 		if (h.type == 'G' || h.type == 'H' || h.type == 'W')
 			sv->in_copy = true;
 		else if (h.type == 'c' || h.type == 'C' || h.type == 'E')

@@ -15,6 +15,7 @@ struct io;
 struct pool;
 struct client;
 struct scram_client;
+struct ps_server;
 
 enum server_state {
 	SV_CONNECTING, /* TCP / Unix connect in flight */
@@ -37,6 +38,7 @@ struct server {
 	struct io *io;              /* owned */
 	struct param_set params;    /* owned; values the server reported */
 	struct scram_client *scram; /* owned during SCRAM login */
+	struct ps_server *ps;       /* owned; prepared statements, NULL until used */
 
 	char host[256];               /* host we connected to (or socket dir) */
 	struct sockaddr_storage addr; /* resolved address (for cancel requests) */
@@ -47,6 +49,8 @@ struct server {
 	uint32_t pkt_remain;  /* bytes of the current message still to forward */
 	int expect_rfq;       /* ReadyForQuery messages the client is still owed */
 	int internal_rfq;     /* ReadyForQuery of Fairway's own queries to swallow */
+	uint32_t syncs_sent;  /* client Sync, Query, FunctionCall forwarded (ps_forward.c) */
+	uint32_t syncs_seen;  /* ReadyForQuery forwarded for them */
 	bool internal_failed; /* one of Fairway's own queries got an error */
 	bool ext_open;        /* client sent extended-protocol messages with no Sync yet */
 	bool in_copy;         /* COPY in progress */

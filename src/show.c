@@ -19,6 +19,7 @@
 #include "fairway.h"
 #include "pool.h"
 #include "proto.h"
+#include "ps_forward.h"
 #include "server.h"
 #include "util.h"
 
@@ -290,7 +291,7 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 		v[16] = num(&nb, 0);
 		v[17] = NULL;
 		v[18] = slot >= 0 ? c->params.val[slot] : NULL;
-		v[19] = num(&nb, 0);
+		v[19] = num(&nb, ps_client_count(c));
 		v[20] = num(&nb, c->id);
 		result_row(&r, v);
 	}
@@ -367,7 +368,7 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 				v[16] = num(&nb, sv->backend_pid);
 				v[17] = NULL;
 				v[18] = NULL;
-				v[19] = num(&nb, 0);
+				v[19] = num(&nb, ps_server_count(sv));
 				v[20] = num(&nb, sv->id);
 				result_row(&r, v);
 			}
@@ -428,8 +429,7 @@ static const struct column stats_averages_cols[] = {
     {"avg_bind_count", I},
 };
 
-/* Writes the 11 numbers of a stats struct into v (the three parse/bind
- * counters are zero until prepared statements are tracked). */
+/* Writes the 11 numbers of a stats struct into v. */
 static void stats_values(struct numbuf *nb, const struct fw_stats *s, const char **v)
 {
 	v[0] = num(nb, s->server_assignment_count);
@@ -440,9 +440,9 @@ static void stats_values(struct numbuf *nb, const struct fw_stats *s, const char
 	v[5] = num(nb, s->xact_time_us);
 	v[6] = num(nb, s->query_time_us);
 	v[7] = num(nb, s->wait_time_us);
-	v[8] = num(nb, 0);
-	v[9] = num(nb, 0);
-	v[10] = num(nb, 0);
+	v[8] = num(nb, s->client_parse_count);
+	v[9] = num(nb, s->server_parse_count);
+	v[10] = num(nb, s->bind_count);
 }
 
 enum stats_kind { STATS_BOTH, STATS_TOTALS, STATS_AVERAGES };
@@ -528,6 +528,9 @@ static bool show_totals(struct fairway *fw, struct evbuffer *out)
 		avg.xact_time_us += db->period_avg.xact_time_us;
 		avg.query_time_us += db->period_avg.query_time_us;
 		avg.wait_time_us += db->period_avg.wait_time_us;
+		avg.client_parse_count += db->period_avg.client_parse_count;
+		avg.server_parse_count += db->period_avg.server_parse_count;
+		avg.bind_count += db->period_avg.bind_count;
 	}
 	struct fw_stats total = fw->stats;
 

@@ -230,6 +230,11 @@ static void stats_period(struct fairway *fw)
 		a->xact_time_us = per_item(t->xact_time_us - s->xact_time_us, xacts);
 		a->query_time_us = per_item(t->query_time_us - s->query_time_us, queries);
 		a->wait_time_us = per_item(t->wait_time_us - s->wait_time_us, assigns);
+		a->client_parse_count =
+		    per_sec(t->client_parse_count - s->client_parse_count, period);
+		a->server_parse_count =
+		    per_sec(t->server_parse_count - s->server_parse_count, period);
+		a->bind_count = per_sec(t->bind_count - s->bind_count, period);
 		db->period_start = db->stats;
 		{
 			struct list_head *ppos;
@@ -244,13 +249,18 @@ static void stats_period(struct fairway *fw)
 		sum.xact_time_us += a->xact_time_us;
 		sum.query_time_us += a->query_time_us;
 		sum.wait_time_us += a->wait_time_us;
+		sum.client_parse_count += a->client_parse_count;
+		sum.server_parse_count += a->server_parse_count;
+		sum.bind_count += a->bind_count;
 	}
 	fw->last_stats_us = fw->now_us;
 	if (fw->cfg->log_stats)
-		log_info("stats: %" PRIu64 " xacts/s, %" PRIu64 " queries/s, 0 client parses/s, "
-		         "0 server parses/s, 0 binds/s, in %" PRIu64 " B/s, out %" PRIu64
-		         " B/s, xact %" PRIu64 " us, query %" PRIu64 " us, wait %" PRIu64 " us",
-		         sum.xact_count, sum.query_count, sum.bytes_received, sum.bytes_sent,
+		log_info("stats: %" PRIu64 " xacts/s, %" PRIu64 " queries/s, %" PRIu64
+		         " client parses/s, %" PRIu64 " server parses/s, %" PRIu64
+		         " binds/s, in %" PRIu64 " B/s, out %" PRIu64 " B/s, xact %" PRIu64
+		         " us, query %" PRIu64 " us, wait %" PRIu64 " us",
+		         sum.xact_count, sum.query_count, sum.client_parse_count,
+		         sum.server_parse_count, sum.bind_count, sum.bytes_received, sum.bytes_sent,
 		         sum.xact_time_us, sum.query_time_us, sum.wait_time_us);
 }
 

@@ -17,5 +17,6 @@ Suite *admin_suite(void);
 Suite *signals_suite(void);
 Suite *logs_suite(void);
 Suite *hba_suite(void);
+Suite *prepared_suite(void);
 
 #endif
