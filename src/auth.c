@@ -1,11 +1,16 @@
 /* Client authentication against the auth_file: trust, any, plain, md5 and
- * scram-sha-256, plus the console rules (admin_users, stats_users, and user
- * pgbouncer over the Unix socket from the daemon's own uid). */
+ * scram-sha-256; auth_type = hba, where the first matching auth_hba_file line
+ * picks one of those, reject or peer (SO_PEERCRED, optionally through an
+ * auth_ident_file map); plus the console rules (admin_users, stats_users, and
+ * user pgbouncer over the Unix socket from the daemon's own uid). */
 #include "auth.h"
 
 #include "io.h"
+#include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "fairway.h"
+#include "hba.h"
 #include "log.h"
 #include "proto.h"
 #include "scram.h"
@@ -44,6 +50,164 @@ static bool peer_is_daemon_uid(const struct client *c)
 	if (getsockopt(io_fd(c->io), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return false;
 	return cred.uid == getuid();
+}
+
+/* Whether the client talks TLS.  Fairway has no client TLS yet, so never:
+ * hostssl lines match nobody, hostnossl lines match every TCP client, and
+ * cert is refused.  The TLS work changes only this function. */
+static bool client_is_tls(const struct client *c)
+{
+	(void)c;
+	return false;
+}
+
+/* The operating-system user at the other end of a Unix socket.  getpwuid_r
+ * may consult NSS; on a plain /etc/passwd system it is a file read. */
+static bool peer_os_user(const struct client *c, char *name, size_t n, char *why, size_t why_len)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int rc;
+
+	if (getsockopt(io_fd(c->io), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		snprintf(why, why_len, "could not get peer credentials: %s", strerror(errno));
+		return false;
+	}
+	rc = getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found);
+	if (rc != 0 || found == NULL) {
+		snprintf(why, why_len, "could not look up local user ID %u: %s", (unsigned)cred.uid,
+		         rc != 0 ? strerror(rc) : "user does not exist");
+		return false;
+	}
+	if (snprintf(name, n, "%s", pw.pw_name) >= (int)n) {
+		snprintf(why, why_len, "local user name of ID %u too long", (unsigned)cred.uid);
+		return false;
+	}
+	return true;
+}
+
+/* peer: the Unix socket's peer uid names the user, directly or through the
+ * line's ident map.  The client sees PgBouncer's text, the log says why. */
+static void login_as_peer(struct client *c, const struct hba_rule *rule)
+{
+	const struct config *cfg = c->fw->cfg;
+	char os_user[256], why[1024];
+
+	if (!c->is_unix) {
+		snprintf(why, sizeof(why),
+		         "peer authentication is only supported on local sockets");
+	} else if (!peer_os_user(c, os_user, sizeof(os_user), why, sizeof(why))) {
+		/* why is filled */
+	} else if (cfg->auth_file != NULL && user_secret(c) == NULL) {
+		snprintf(why, sizeof(why), "user \"%s\" is not in auth_file", c->user);
+	} else if (rule->map != NULL) {
+		if (ident_allows(cfg->ident, rule->map, os_user, c->user)) {
+			client_auth_done(c);
+			return;
+		}
+		snprintf(why, sizeof(why),
+		         "ident map \"%s\" does not let local user \"%s\" log in as \"%s\"",
+		         rule->map, os_user, c->user);
+	} else if (strcmp(os_user, c->user) == 0) {
+		client_auth_done(c);
+		return;
+	} else {
+		snprintf(why, sizeof(why),
+		         "provided user name (%s) and authenticated user name (%s) do not match",
+		         c->user, os_user);
+	}
+	client_log(LOG_LVL_WARNING, c, "peer authentication failed (%s:%d): %s", rule->file,
+	           rule->line, why);
+	client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "unix socket login rejected");
+}
+
+/* "host \"..\", user \"..\", database \"..\"", as PostgreSQL writes it. */
+static void hba_who(const struct client *c, char *buf, size_t n)
+{
+	char addr[INET6_ADDRSTRLEN] = "unknown";
+
+	if (c->is_unix)
+		snprintf(addr, sizeof(addr), "[local]");
+	else if (c->addr.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &c->addr.in4.sin_addr, addr, sizeof(addr));
+	else if (c->addr.sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &c->addr.in6.sin6_addr, addr, sizeof(addr));
+	if (c->replication == HBA_REPL_PHYSICAL)
+		snprintf(buf, n, "host \"%s\", user \"%s\", replication connection", addr, c->user);
+	else
+		snprintf(buf, n, "host \"%s\", user \"%s\", database \"%s\"", addr, c->user,
+		         c->dbname);
+}
+
+/* auth_type = hba: the first matching line decides.  Returns the method to
+ * run, or false after failing the client (no line, reject, peer, cert, ldap). */
+static bool hba_decide(struct client *c, enum auth_type *type)
+{
+	const struct config *cfg = c->fw->cfg;
+	struct hba_conn hc = {
+	    .is_unix = c->is_unix,
+	    .is_tls = client_is_tls(c),
+	    .addr = &c->addr.sa,
+	    .dbname = c->dbname,
+	    .user = c->user,
+	    .replication = (enum hba_replication)c->replication,
+	};
+	const struct hba_rule *rule = hba_match(cfg->hba, &hc);
+	char who[600];
+
+	if (rule == NULL) {
+		hba_who(c, who, sizeof(who));
+		/* PgBouncer's words first (operators grep for them), then PostgreSQL's. */
+		client_fail(c, SQLSTATE_INVALID_AUTHORIZATION,
+		            "no authentication method is found: no pg_hba.conf entry for %s", who);
+		return false;
+	}
+	client_log(LOG_LVL_DEBUG, c, "auth_hba_file line %d matched: %s", rule->line,
+	           hba_method_name(rule->method));
+	if (rule->method == HBA_REJECT) {
+		hba_who(c, who, sizeof(who));
+		client_fail(c, SQLSTATE_INVALID_AUTHORIZATION,
+		            "pg_hba.conf rejects connection for %s", who);
+		return false;
+	}
+	if (c->replication != HBA_REPL_NONE) {
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		            "replication connections are not supported yet by Fairway");
+		return false;
+	}
+	switch (rule->method) {
+	case HBA_TRUST:
+		*type = AUTH_TRUST;
+		return true;
+	case HBA_MD5:
+		*type = AUTH_MD5;
+		return true;
+	case HBA_PASSWORD:
+		*type = AUTH_PLAIN;
+		return true;
+	case HBA_SCRAM:
+		*type = AUTH_SCRAM;
+		return true;
+	case HBA_PEER:
+		login_as_peer(c, rule);
+		return false;
+	case HBA_CERT:
+		client_log(LOG_LVL_WARNING, c,
+		           "%s:%d asks for cert authentication, which needs TLS", rule->file,
+		           rule->line);
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		            "cert authentication is not supported yet by Fairway (no TLS)");
+		return false;
+	case HBA_LDAP:
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		            "ldap authentication is not supported yet by Fairway");
+		return false;
+	case HBA_REJECT:
+		break;
+	}
+	return false;
 }
 
 /* Console rights; false (after failing the client) if none. */
@@ -100,6 +264,7 @@ void auth_begin(struct client *c)
 {
 	const struct config *cfg = c->fw->cfg;
 	const char *secret = user_secret(c);
+	enum auth_type type = cfg->auth_type;
 
 	if (c->is_console) {
 		if (c->is_unix && strcmp(c->user, "pgbouncer") == 0 && peer_is_daemon_uid(c)) {
@@ -110,7 +275,14 @@ void auth_begin(struct client *c)
 		if (!console_access(c))
 			return;
 	}
-	switch (cfg->auth_type) {
+	if (type == AUTH_HBA && !hba_decide(c, &type))
+		return;
+	if (type != AUTH_HBA && c->replication != HBA_REPL_NONE) {
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		            "replication connections are not supported yet by Fairway");
+		return;
+	}
+	switch (type) {
 	case AUTH_ANY:
 		client_auth_done(c);
 		return;
@@ -136,7 +308,7 @@ void auth_begin(struct client *c)
 		send_challenge(c, AUTH_STEP_SASL);
 		return;
 	case AUTH_CERT:
-	case AUTH_HBA:
+	case AUTH_HBA: /* hba_decide() picked another type */
 	case AUTH_LDAP:
 	case AUTH_PAM:
 		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,

@@ -1,5 +1,6 @@
 /* Client authentication: trust, any, plain, md5 and scram-sha-256 against
- * the auth_file, and the console's peer-uid rule. */
+ * the auth_file; auth_type = hba (auth_hba_file picks the method, peer too);
+ * and the console's peer-uid rule. */
 #ifndef FAIRWAY_AUTH_H
 #define FAIRWAY_AUTH_H
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "cancel.h"
 #include "config.h"
 #include "fairway.h"
+#include "hba.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -355,6 +357,33 @@ void client_auth_done(struct client *c)
 	pool_maybe_launch(pool);
 }
 
+/* replication=database / a boolean, as PostgreSQL reads it.  Only recorded:
+ * auth_hba_file lines match on it; auth.c then refuses the connection, as
+ * Fairway does not pool replication connections. */
+static bool parse_replication(struct client *c, const char *value)
+{
+	static const char *const yes[] = {"1", "on", "true", "yes", "t", "y"};
+	static const char *const no[] = {"0", "off", "false", "no", "f", "n"};
+
+	if (strcmp(value, "database") == 0) {
+		c->replication = HBA_REPL_LOGICAL;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			c->replication = HBA_REPL_PHYSICAL;
+			return true;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			c->replication = HBA_REPL_NONE;
+			return true;
+		}
+	}
+	client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+	            "invalid value for parameter \"replication\": \"%s\"", value);
+	return false;
+}
+
 /* Applies one startup parameter; false after failing the client. */
 static bool apply_startup_param(struct client *c, const char *name, const char *value)
 {
@@ -375,6 +404,8 @@ static bool apply_startup_param(struct client *c, const char *name, const char *
 		return params_set(&c->params, slot, value);
 	if (config_list_has(cfg->ignore_startup_parameters, name))
 		return true;
+	if (strcmp(name, "replication") == 0)
+		return parse_replication(c, value);
 	client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "unsupported startup parameter: %s", name);
 	return false;
 }

@@ -73,6 +73,7 @@ struct client {
 	bool counted_in_db;   /* counted in db->n_clients / user->n_clients */
 	bool close_logged;    /* client_fail already logged why it closes */
 	bool wait_notified;   /* query_wait_notify NOTICE sent for the current wait */
+	uint8_t replication;  /* enum hba_replication: the `replication` startup parameter */
 	uint32_t user_weight; /* fair_weight of its user ([users]), 1 when unset */
 
 	enum auth_step auth_step;

@@ -17,6 +17,7 @@
 
 #include "authfile.h"
 #include "connstr.h"
+#include "hba.h"
 
 enum cfg_flag {
 	CFG_RELOAD = 1 << 0,     /* may change on RELOAD / SET; else needs a restart */
@@ -71,12 +72,12 @@ static const struct cfg_key keys[] = {
     B(application_name_add_host, "0", R),
     S(auth_dbname, NULL, R | NA),
     S(auth_file, NULL, R),
-    S(auth_hba_file, NULL, R | NA),
-    S(auth_ident_file, NULL, R | NA),
+    S(auth_hba_file, NULL, R),
+    S(auth_ident_file, NULL, R),
     S(auth_ldap_options, NULL, R | NA),
     S(auth_query, DEFAULT_AUTH_QUERY, R | NA),
     K("auth_type", CONNSTR_CHOICE, auth_type, "md5", 0, 0, auth_types, R | NA,
-      "md5 scram-sha-256 plain trust any"),
+      "md5 scram-sha-256 plain trust any hba"),
     S(auth_user, NULL, R | NA),
     U(autodb_idle_timeout, "3600", R),
     U(cancel_wait_timeout, "10", R),
@@ -949,6 +950,28 @@ static void load_auth_file(struct cfg_load *ld)
 		say(ld, needed, "could not open auth_file %s: %s", cfg->auth_file, strerror(errno));
 }
 
+/* auth_type = hba: the ident maps, then the rules (whose map= must name a
+ * loaded map).  Problems are reported through report; false if any. */
+static bool load_hba_files(struct config *cfg, config_report_fn report, void *arg)
+{
+	hba_unref(cfg->hba);
+	ident_unref(cfg->ident);
+	cfg->hba = NULL;
+	cfg->ident = NULL;
+	if (cfg->auth_type != AUTH_HBA)
+		return true;
+	if (cfg->auth_hba_file == NULL) {
+		if (report != NULL)
+			report(arg, true, "auth_type = hba needs auth_hba_file");
+		return false;
+	}
+	if (cfg->auth_ident_file != NULL &&
+	    (cfg->ident = ident_load(cfg->auth_ident_file, report, arg)) == NULL)
+		return false;
+	cfg->hba = hba_load(cfg->auth_hba_file, cfg->ident, report, arg);
+	return cfg->hba != NULL;
+}
+
 static void end_load(struct cfg_load *ld)
 {
 	while (ld->depth > 0)
@@ -1001,6 +1024,8 @@ struct config *config_load(const char *path, config_report_fn report, void *arg)
 			say(ld, true, "out of memory");
 		if (ld->n_errors == 0)
 			load_auth_file(ld);
+		if (ld->n_errors == 0 && !load_hba_files(ld->cfg, ld->report, ld->arg))
+			ld->n_errors++;
 	}
 	end_load(ld);
 	cfg = ld->cfg;
@@ -1032,6 +1057,8 @@ void config_free(struct config *cfg)
 		free(cfg->weights[i].name);
 	free(cfg->weights);
 	authfile_free(cfg->auth, cfg->n_auth);
+	hba_unref(cfg->hba);
+	ident_unref(cfg->ident);
 	free(cfg);
 }
 
@@ -1174,6 +1201,8 @@ static struct config *config_dup(const struct config *src)
 	if (c == NULL)
 		return NULL;
 	*c = *src;
+	hba_ref(c->hba); /* immutable: shared, not copied */
+	ident_ref(c->ident);
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (is_string(&keys[i]))
 			*(char **)field_of(c, keys[i].f.offset) = NULL;
@@ -1206,6 +1235,23 @@ static struct config *config_dup(const struct config *src)
 	return c;
 }
 
+/* A config_report_fn keeping the first error for SET's answer. */
+struct err_buf {
+	char *buf;
+	size_t len;
+	bool filled;
+};
+
+static void first_error(void *arg, bool is_error, const char *msg)
+{
+	struct err_buf *eb = arg;
+
+	if (is_error && !eb->filled) {
+		snprintf(eb->buf, eb->len, "%s", msg);
+		eb->filled = true;
+	}
+}
+
 struct config *config_with_set(const struct config *cfg, const char *key, const char *value,
                                char *err, size_t err_len)
 {
@@ -1227,6 +1273,12 @@ struct config *config_with_set(const struct config *cfg, const char *key, const 
 	}
 	if (!set_key(k, c, value)) {
 		snprintf(err, err_len, "invalid value \"%s\" for parameter %s", value, k->f.name);
+		config_free(c);
+		return NULL;
+	}
+	if ((strcmp(k->f.name, "auth_type") == 0 || strcmp(k->f.name, "auth_hba_file") == 0 ||
+	     strcmp(k->f.name, "auth_ident_file") == 0) &&
+	    !load_hba_files(c, first_error, &(struct err_buf){err, err_len, false})) {
 		config_free(c);
 		return NULL;
 	}

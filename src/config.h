@@ -213,6 +213,8 @@ struct config {
 	size_t n_auth;
 	struct weight_conf *weights; /* [weights], in file order; a later duplicate replaces */
 	size_t n_weights;
+	struct hba *hba;     /* auth_hba_file rules when auth_type = hba; shared (hba_ref) */
+	struct ident *ident; /* auth_ident_file maps when auth_type = hba; shared (ident_ref) */
 };
 
 /* Errors and warnings found while loading are passed here one line each,

@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +234,24 @@ static bool tcp_accepts(int port)
 	return ok;
 }
 
+/* The socket file appears at bind(), before listen(): only a connect that
+ * succeeds says the daemon accepts there. */
+static bool unix_accepts(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	int fd;
+	bool ok;
+
+	ck_assert_msg(len < sizeof(sa.sun_path), "socket path too long: %s", path);
+	memcpy(sa.sun_path, path, len + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static bool reap(struct fw *fw)
 {
 	int status;
@@ -250,14 +269,13 @@ void fw_wait_listening(struct fw *fw)
 {
 	uint64_t deadline = harness_now_ms() + FW_START_MS;
 	char sock[PATH_MAX + 32];
-	struct stat st;
 
 	harness_fmt_path(sock, sizeof(sock), "%s/.s.PGSQL.%d", fw->dir, fw->port);
 	for (;;) {
 		if (reap(fw))
 			ck_abort_msg("fairway exited during start-up (status 0x%x):\n%s",
 			             (unsigned)fw->exit_status, fw_log_tail(fw));
-		if (tcp_accepts(fw->port) && stat(sock, &st) == 0)
+		if (tcp_accepts(fw->port) && unix_accepts(sock))
 			return;
 		if (harness_now_ms() >= deadline)
 			ck_abort_msg(

@@ -26,6 +26,7 @@ int main(void)
 	srunner_add_suite(sr, admin_suite());
 	srunner_add_suite(sr, signals_suite());
 	srunner_add_suite(sr, logs_suite());
+	srunner_add_suite(sr, hba_suite());
 	srunner_add_suite(sr, prepared_suite());
 	srunner_add_suite(sr, hostile_suite());
 	srunner_run_all(sr, getenv("CK_VERBOSITY") != NULL ? CK_ENV : CK_VERBOSE);

@@ -16,6 +16,7 @@ Suite *fairness_suite(void);
 Suite *admin_suite(void);
 Suite *signals_suite(void);
 Suite *logs_suite(void);
+Suite *hba_suite(void);
 Suite *prepared_suite(void);
 Suite *hostile_suite(void);
 

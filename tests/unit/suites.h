@@ -12,6 +12,7 @@ Suite *scram_suite(void);
 Suite *sched_suite(void);
 Suite *histogram_suite(void);
 Suite *params_suite(void);
+Suite *hba_suite(void);
 Suite *prepared_suite(void);
 
 #endif

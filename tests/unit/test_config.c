@@ -863,7 +863,7 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 	struct config *cfg = load_text("[fairway]\n"
 	                               "client_tls_sslmode = require\n"
 	                               "client_tls_sslmode = verify-full\n"
-	                               "auth_type = hba\n"
+	                               "auth_type = ldap\n"
 	                               "max_prepared_statements = 0\n"
 	                               "server_tls_sslmode = disable\n"
 	                               "so_reuseport = 0\n"
