@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authquery.h"
 #include "client.h"
 #include "config.h"
 #include "fairway.h"
@@ -26,10 +27,13 @@ static bool bytes_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-/* The user's secret from the auth_file, or NULL. */
+/* The user's secret from the auth_file or from auth_query, or NULL. */
 static const char *user_secret(const struct client *c)
 {
 	const struct auth_entry *ae = config_find_auth(c->fw->cfg, c->user);
+
+	if (ae == NULL && c->authq_secret != NULL)
+		return c->authq_secret;
 
 	return ae != NULL ? ae->secret : NULL;
 }
@@ -109,6 +113,10 @@ void auth_begin(struct client *c)
 		}
 		if (!console_access(c))
 			return;
+	}
+	if (secret == NULL && authquery_wanted(c)) {
+		authquery_start(c); /* comes back here with the answer */
+		return;
 	}
 	switch (cfg->auth_type) {
 	case AUTH_ANY:

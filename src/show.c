@@ -221,6 +221,7 @@ static const char *client_show_state(const struct client *c)
 		return "idle";
 	case CL_STARTUP:
 	case CL_AUTH:
+	case CL_LOOKUP:
 		return "login";
 	case CL_DRAINING:
 	case CL_CLOSED:
@@ -766,7 +767,7 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 	{
 		struct client *c = list_entry(dpos, struct client, link);
 
-		if (c->state == CL_STARTUP || c->state == CL_AUTH)
+		if (c->state == CL_STARTUP || c->state == CL_AUTH || c->state == CL_LOOKUP)
 			login_cl++;
 		else
 			used_cl++;
