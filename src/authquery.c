@@ -253,6 +253,7 @@ void authquery_linked(struct client *c)
 
 	server_set_state(sv, SV_ACTIVE);
 	sv->link_us = c->fw->now_us;
+	c->linked_us = c->fw->now_us; /* the hold time the scheduler charges */
 	if (!authquery_put_pipeline(io_output(sv->io), auth_query_of(c->db), c->user)) {
 		pool_unlink(c, false); /* half a pipeline: the server closes */
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");

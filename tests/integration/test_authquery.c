@@ -197,6 +197,22 @@ START_TEST(md5_role_logs_in_through_auth_query_and_the_server_gets_the_md5_hash)
 }
 END_TEST
 
+START_TEST(plain_auth_logs_the_server_in_with_the_password_the_client_sent)
+{
+	struct fw fw;
+
+	/* a SCRAM secret and a cleartext client: no keys to pass through, the
+	 * proven password itself logs scramuser in to the server */
+	start(&fw, "auth_type = plain\nauth_user = " FW_SUPERUSER "\n", NULL);
+	assert_logged_in_as(
+	    fw_connect(&fw, "dbname=testdb user=%s password=%s", FW_SCRAMUSER, FW_SCRAM_PW),
+	    FW_SCRAMUSER);
+	expect_connect_error(fw_connect(&fw, "dbname=testdb user=%s password=wrong", FW_SCRAMUSER),
+	                     PW_STATES, PW_FAILED);
+	fw_stop(&fw);
+}
+END_TEST
+
 /* No row, a NULL password (expired), NOLOGIN: the same answer as a wrong
  * password, so that user names cannot be probed. */
 START_TEST(unknown_expired_and_nologin_roles_get_the_wrong_password_error)
@@ -542,6 +558,7 @@ Suite *authquery_suite(void)
 	tcase_set_timeout(tc, FW_TEST_TIMEOUT);
 	tcase_add_test(tc, scram_role_logs_in_through_auth_query_and_a_wrong_password_is_refused);
 	tcase_add_test(tc, md5_role_logs_in_through_auth_query_and_the_server_gets_the_md5_hash);
+	tcase_add_test(tc, plain_auth_logs_the_server_in_with_the_password_the_client_sent);
 	tcase_add_test(tc, unknown_expired_and_nologin_roles_get_the_wrong_password_error);
 	tcase_add_test(tc, a_changed_password_counts_at_the_next_login);
 	tcase_add_test(tc, database_entry_auth_user_and_auth_query_override_the_global_ones);
