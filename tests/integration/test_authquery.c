@@ -493,6 +493,31 @@ START_TEST(many_logins_at_once_share_a_small_auth_pool_without_hanging)
 }
 END_TEST
 
+START_TEST(queued_lookup_ends_at_query_wait_timeout)
+{
+	PGconn *holder;
+	struct fw fw;
+
+	start(&fw,
+	      AQ_SCRAM_MAIN "default_pool_size = 1\npool_mode = transaction\n"
+	                    "query_wait_timeout = 1\n",
+	      NULL);
+	/* the auth pool's only server stays busy: the lookup can only wait */
+	holder = fw_connect_ok(&fw, FW_AS_SUPER);
+	exec_ok_clear(holder, "BEGIN");
+	exec_ok_clear(holder, "SELECT 1");
+	expect_connect_error(
+	    fw_connect(&fw, "dbname=testdb user=%s password=%s", FW_SCRAMUSER, FW_SCRAM_PW),
+	    "08P01", "query_wait_timeout");
+	exec_ok_clear(holder, "COMMIT");
+	PQfinish(holder);
+	assert_logged_in_as(
+	    fw_connect(&fw, "dbname=testdb user=%s password=%s", FW_SCRAMUSER, FW_SCRAM_PW),
+	    FW_SCRAMUSER);
+	fw_stop(&fw);
+}
+END_TEST
+
 struct running_arg {
 	const char *needle;
 };
@@ -569,6 +594,7 @@ Suite *authquery_suite(void)
 	tcase_add_test(tc, search_path_of_the_auth_user_cannot_redirect_the_lookup);
 	tcase_add_test(tc, many_logins_at_once_share_a_small_auth_pool_without_hanging);
 	tcase_add_test(tc, client_leaving_during_the_lookup_leaves_the_pool_clean);
+	tcase_add_test(tc, queued_lookup_ends_at_query_wait_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
