@@ -385,8 +385,7 @@ void daemon_shutdown(struct fairway *fw, enum shutdown_mode mode)
 		{
 			struct client *c = list_entry(pos, struct client, link);
 
-			if (c->state == CL_WAITING || c->state == CL_LOGIN ||
-			    c->state == CL_LOOKUP)
+			if (c->state == CL_WAITING || c->state == CL_LOGIN || c->state == CL_LOOKUP)
 				client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
 			else if (c->state == CL_IDLE && !c->is_console)
 				client_close(c, "server shutting down");
