@@ -158,8 +158,9 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 			v[0] = db->name;
 			v[1] = p->user;
 			v[2] = num(&nb, (uint64_t)(p->cl_count[CL_ACTIVE] + p->cl_count[CL_IDLE]));
-			v[3] =
-			    num(&nb, (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN]));
+			/* Logins waiting for an auth_query server count, as in PgBouncer. */
+			v[3] = num(&nb, (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN] +
+			                           p->cl_count[CL_LOOKUP]));
 			v[4] = num(&nb, 0);
 			v[5] = num(&nb, 0);
 			v[6] = num(&nb, (uint64_t)p->sv_count[SV_ACTIVE]);

@@ -541,7 +541,9 @@ START_TEST(client_leaving_during_the_lookup_leaves_the_pool_clean)
 {
 	struct running_arg ra = {"aq_slow_marker"};
 	PGconn *login, *holder;
+	PGresult *res;
 	struct fw fw;
+	int row;
 
 	start(&fw,
 	      AQ_SCRAM_MAIN
@@ -555,6 +557,13 @@ START_TEST(client_leaving_during_the_lookup_leaves_the_pool_clean)
 	exec_ok_clear(holder, "SELECT 1");
 	login = start_login(&fw, FW_SCRAMUSER, FW_SCRAM_PW);
 	ck_assert(fw_wait_log(&fw, "login attempt: db=testdb user=" FW_SCRAMUSER));
+	/* it waits in the auth pool's queue, shown as a waiting client there */
+	ck_assert(wait_pool_stat(&fw, "testdb", FW_SUPERUSER, "cl_waiting", 1));
+	res = console_show(&fw, "SHOW CLIENTS");
+	row = res_find_row(res, "user", FW_SCRAMUSER, NULL, NULL);
+	ck_assert_int_ge(row, 0);
+	ck_assert_str_eq(res_str(res, row, "state"), "login");
+	PQclear(res);
 	PQfinish(login);
 	ck_assert(fw_wait_log(&fw, "closing because: client unexpected eof"));
 	exec_ok_clear(holder, "COMMIT");
