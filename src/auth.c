@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authquery.h"
 #include "client.h"
 #include "config.h"
 #include "fairway.h"
@@ -32,10 +33,13 @@ static bool bytes_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-/* The user's secret from the auth_file, or NULL. */
+/* The user's secret from the auth_file or from auth_query, or NULL. */
 static const char *user_secret(const struct client *c)
 {
 	const struct auth_entry *ae = config_find_auth(c->fw->cfg, c->user);
+
+	if (ae == NULL && c->authq_secret != NULL)
+		return c->authq_secret;
 
 	return ae != NULL ? ae->secret : NULL;
 }
@@ -280,6 +284,10 @@ void auth_begin(struct client *c)
 	if (type != AUTH_HBA && c->replication != HBA_REPL_NONE) {
 		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		            "replication connections are not supported yet by Fairway");
+		return;
+	}
+	if (secret == NULL && authquery_wanted(c, type)) {
+		authquery_start(c); /* comes back here with the answer */
 		return;
 	}
 	switch (type) {

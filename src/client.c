@@ -23,6 +23,7 @@
 
 #include "admin.h"
 #include "auth.h"
+#include "authquery.h"
 #include "cancel.h"
 #include "config.h"
 #include "fairway.h"
@@ -43,14 +44,16 @@
 static const char *const client_state_names[] = {
     [CL_STARTUP] = "startup",   [CL_AUTH] = "auth",       [CL_LOGIN] = "login",
     [CL_IDLE] = "idle",         [CL_WAITING] = "waiting", [CL_ACTIVE] = "active",
-    [CL_DRAINING] = "draining", [CL_CLOSED] = "closed",
+    [CL_DRAINING] = "draining", [CL_CLOSED] = "closed",   [CL_LOOKUP] = "lookup",
 };
 _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CL_STATE_COUNT,
                "every client state needs a name");
 
 #define TO(s) (1u << (s))
 static const unsigned client_may_enter[CL_STATE_COUNT] = {
-    [CL_STARTUP] = TO(CL_AUTH) | TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_STARTUP] =
+        TO(CL_AUTH) | TO(CL_LOOKUP) | TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
+    [CL_LOOKUP] = TO(CL_AUTH) | TO(CL_DRAINING) | TO(CL_CLOSED),
     [CL_AUTH] = TO(CL_LOGIN) | TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
     [CL_LOGIN] = TO(CL_IDLE) | TO(CL_DRAINING) | TO(CL_CLOSED),
     [CL_IDLE] = TO(CL_WAITING) | TO(CL_ACTIVE) | TO(CL_DRAINING) | TO(CL_CLOSED),
@@ -174,6 +177,8 @@ void client_close(struct client *c, const char *reason)
 			client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)",
 			           reason, (fw->now_us - c->connect_us) / USEC);
 	}
+	if (c->state == CL_LOOKUP)
+		authquery_abort(c);
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
@@ -222,6 +227,7 @@ void client_free(struct client *c)
 	free(c->cleartext_password);
 	free(c->refusal);
 	free(c->admin_wait_db);
+	authquery_clear(c);
 	free(c);
 }
 
@@ -241,6 +247,8 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 		client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", msg,
 		           (c->fw->now_us - c->connect_us) / USEC);
 	c->close_logged = true;
+	if (c->state == CL_LOOKUP)
+		authquery_abort(c);
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
 	if (c->state == CL_WAITING)
@@ -323,6 +331,7 @@ void client_auth_done(struct client *c)
 	c->pool = pool;
 	client_refresh_settings(c);
 	pool_count_client(pool, c->state, +1);
+	authquery_set_pool_password(c, pool);
 	if (c->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
 	    strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
 		memcpy(pool->scram_client_key, c->scram_client_key, sizeof(pool->scram_client_key));
@@ -924,6 +933,13 @@ void client_process(struct client *c)
 		break;
 	case CL_AUTH:
 		process_auth(c);
+		break;
+	case CL_LOOKUP:
+		/* Reads stay on to notice a client that gives up; nothing is due
+		 * from it before the password challenge. */
+		if (evbuffer_get_length(io_input(c->io)) > 0)
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+			            "unexpected message during authentication");
 		break;
 	case CL_LOGIN:
 	case CL_WAITING:

@@ -19,10 +19,14 @@ struct database;
 struct server;
 struct scram_server;
 struct ps_client;
+struct authq;
 
 enum client_state {
 	CL_STARTUP,  /* expecting StartupMessage, SSLRequest or CancelRequest; no pool */
 	CL_AUTH,     /* password / SASL exchange in progress; no pool */
+	CL_LOOKUP,   /* its secret is being looked up with auth_query (authquery.c):
+	              * c->pool is the auth_user's pool, c->wait queued in it or
+	              * c->server running the query; reads on, only to see EOF */
 	CL_LOGIN,    /* authenticated; in pool->login_waiters until the pool knows
 	              * the server's parameters for the welcome message */
 	CL_IDLE,     /* logged in, holds no server; reads on */
@@ -82,6 +86,9 @@ struct client {
 	char *cleartext_password;     /* owned; the password a plain-auth client sent */
 	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof */
 	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
+	struct authq *authq;          /* owned while CL_LOOKUP (authquery.c) */
+	char *authq_secret;           /* owned: the secret auth_query returned, until login */
+	bool authq_done;              /* auth_query ran for this login: do not ask again */
 
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */

@@ -297,6 +297,8 @@ static void refresh_pool_passwords(struct fairway *fw, struct database *db)
 		const char *pw = db->conf->password ? db->conf->password : ae ? ae->secret : NULL;
 		char *copy = pw ? strdup(pw) : NULL;
 
+		if (pw == NULL && p->has_dynamic_password)
+			continue; /* from auth_query: the next login refreshes it */
 		if (pw != NULL && copy == NULL)
 			continue; /* out of memory: keep the old one */
 		free(p->password);
@@ -384,7 +386,7 @@ void daemon_shutdown(struct fairway *fw, enum shutdown_mode mode)
 		{
 			struct client *c = list_entry(pos, struct client, link);
 
-			if (c->state == CL_WAITING || c->state == CL_LOGIN)
+			if (c->state == CL_WAITING || c->state == CL_LOGIN || c->state == CL_LOOKUP)
 				client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
 			else if (c->state == CL_IDLE && !c->is_console)
 				client_close(c, "server shutting down");
@@ -463,7 +465,7 @@ static void unsuspend(struct fairway *fw)
 		if (c->is_console || c->io == NULL)
 			continue;
 		if (c->state == CL_IDLE || c->state == CL_ACTIVE || c->state == CL_STARTUP ||
-		    c->state == CL_AUTH) {
+		    c->state == CL_AUTH || c->state == CL_LOOKUP) {
 			io_read_on(c->io);
 			client_process(c);
 		}
@@ -499,7 +501,8 @@ void daemon_kill_db(struct database *db, const char *reason)
 	{
 		struct client *c = list_entry(pos, struct client, link);
 
-		if (c->db != db || c->is_console)
+		/* An auth_query lookup may wait in a pool of another database. */
+		if ((c->db != db && (c->pool == NULL || c->pool->db != db)) || c->is_console)
 			continue;
 		client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "%s", reason);
 		/* Its error is still being flushed: it must not point at db any more. */

@@ -124,8 +124,8 @@ static bool render_pool(struct evbuffer *out, struct pool *p)
 	         "fairway_pool_saturation_ratio{%s} %.4f\n"
 	         "fairway_pool_max_queue{%s} %zu\n",
 	         labels, p->cl_count[CL_ACTIVE], labels, p->cl_count[CL_IDLE], labels,
-	         p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN], labels, p->sv_count[SV_ACTIVE],
-	         labels, p->sv_count[SV_IDLE], labels,
+	         p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN] + p->cl_count[CL_LOOKUP], labels,
+	         p->sv_count[SV_ACTIVE], labels, p->sv_count[SV_IDLE], labels,
 	         p->sv_count[SV_CONNECTING] + p->sv_count[SV_LOGIN], labels,
 	         p->sv_count[SV_RESETTING], labels, (double)pool_maxwait_us(p) / 1e6, labels,
 	         pool_saturation_pct(p, false) / 100.0, labels, p->max_queue_total) >= 0;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authquery.h"
 #include "log.h"
+#include "sqlstate.h"
 #include "util.h"
 #include <stdio.h>
 
@@ -87,8 +89,15 @@ void db_free(struct database *db)
 
 struct pool *pool_get(struct database *db, const char *client_user)
 {
+	return pool_get_for_user(db, db->conf->user ? db->conf->user : client_user);
+}
+
+struct pool *pool_get_for_user(struct database *db, const char *user)
+{
 	struct fairway *fw = db->fw;
-	const char *user = db->conf->user ? db->conf->user : client_user;
+	/* The entry's password belongs to its forced user, or to every user. */
+	const char *db_password =
+	    db->conf->user == NULL || strcmp(db->conf->user, user) == 0 ? db->conf->password : NULL;
 	const struct auth_entry *ae;
 	struct list_head *pos;
 	struct pool *pool;
@@ -106,13 +115,13 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	pool->db = db;
 	pool->user = strdup(user);
 	pool->puser = pool_user_get(fw, user);
-	if (db->conf->password != NULL)
-		pool->password = strdup(db->conf->password);
+	if (db_password != NULL)
+		pool->password = strdup(db_password);
 	else if ((ae = config_find_auth(fw->cfg, user)) != NULL)
 		pool->password = strdup(ae->secret);
 	if (pool->user == NULL || pool->puser == NULL ||
 	    (pool->password == NULL &&
-	     (db->conf->password != NULL || config_find_auth(fw->cfg, user) != NULL))) {
+	     (db_password != NULL || config_find_auth(fw->cfg, user) != NULL))) {
 		free(pool->user);
 		free(pool->password);
 		free(pool);
@@ -328,10 +337,14 @@ void pool_request(struct client *c)
 		             : "too many clients waiting in pool %s/%s for flow \"%.64s\" "
 		               "(max_waiting_per_flow)",
 		         pool->db->name, pool->user, key);
-		client_refuse_request(c, msg);
+		if (c->state == CL_LOOKUP) /* a login has no request to refuse */
+			client_fail(c, SQLSTATE_TOO_MANY_CONNECTIONS, "%s", msg);
+		else
+			client_refuse_request(c, msg);
 		return;
 	}
-	client_set_state(c, CL_WAITING);
+	if (c->state != CL_LOOKUP) /* a lookup waits in its own state */
+		client_set_state(c, CL_WAITING);
 	if (sched_count(&pool->waitq) > pool->max_queue_period)
 		pool->max_queue_period = sched_count(&pool->waitq);
 	if (sched_count(&pool->waitq) > pool->max_queue_total)
@@ -348,6 +361,10 @@ void pool_link(struct client *c, struct server *sv)
 
 	c->server = sv;
 	sv->client = c;
+	if (c->state == CL_LOOKUP) {
+		authquery_linked(c);
+		return;
+	}
 	client_set_state(c, CL_ACTIVE);
 	server_set_state(sv, SV_ACTIVE);
 	sv->link_us = fw->now_us;
@@ -735,6 +752,7 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 {
 	struct list_head *pos, *next;
 
+	authquery_pool_failed(pool, sqlstate, msg);
 	pool->last_login_fail_us = pool->fw->now_us;
 	if (pool->last_login_fail_us == 0)
 		pool->last_login_fail_us = 1;

@@ -51,6 +51,7 @@ struct pool {
 	struct pool_user *puser;        /* borrowed */
 	char *user;                     /* owned: server login user */
 	char *password;                 /* owned: server login secret (plain or md5), may be NULL */
+	bool has_dynamic_password;      /* password came from auth_query: a reload keeps it */
 	struct list_head servers;       /* struct server, owned */
 	struct list_head idle_servers;  /* subset in SV_IDLE, most recently used first */
 	struct sched_queue waitq;       /* CL_WAITING clients */
@@ -86,6 +87,9 @@ struct database *db_lookup(struct fairway *fw, const char *name, bool create);
 void db_free(struct database *db);
 /* Finds or creates the pool for a client of db logging in as user. */
 struct pool *pool_get(struct database *db, const char *client_user);
+/* Finds or creates the pool of db that logs in as server_user, whatever the
+ * database's forced user (the auth_user's pool). */
+struct pool *pool_get_for_user(struct database *db, const char *server_user);
 void pool_free(struct pool *pool);
 
 int pool_size_limit(const struct pool *pool); /* 0 = unlimited */

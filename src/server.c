@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "authquery.h"
 #include "client.h"
 #include "fairway.h"
 #include "log.h"
@@ -685,7 +686,8 @@ static bool unlinked_msg(struct server *sv, uint8_t type, const uint8_t *body, s
 
 static bool needs_whole(const struct server *sv, uint8_t type)
 {
-	if (sv->state == SV_LOGIN || sv->internal_rfq > 0 || sv->client == NULL)
+	if (sv->state == SV_LOGIN || sv->internal_rfq > 0 || sv->client == NULL ||
+	    sv->client->state == CL_LOOKUP)
 		return true;
 	return type == 'Z' || type == 'S';
 }
@@ -809,7 +811,7 @@ void server_process(struct server *sv)
 		if (needs_whole(sv, h.type)) {
 			if (h.body_len > SERVER_SMALL_MSG_MAX &&
 			    (sv->state == SV_LOGIN || h.type == 'Z' || h.type == 'S' ||
-			     h.type == 'E')) {
+			     h.type == 'E' || (c != NULL && c->state == CL_LOOKUP))) {
 				server_close(sv, "oversized message from server");
 				break;
 			}
@@ -838,6 +840,8 @@ void server_process(struct server *sv)
 				go_on = login_msg(sv, h.type, body, h.body_len, &lp);
 			else if (c == NULL || sv->internal_rfq > 0)
 				go_on = unlinked_msg(sv, h.type, body, h.body_len);
+			else if (c->state == CL_LOOKUP)
+				go_on = authquery_server_msg(sv, h.type, body, h.body_len);
 			else {
 				/* Linked: 'Z' or 'S' to forward after noting them. */
 				struct evbuffer *out = io_output(c->io);

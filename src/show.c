@@ -159,8 +159,9 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 			v[0] = db->name;
 			v[1] = p->user;
 			v[2] = num(&nb, (uint64_t)(p->cl_count[CL_ACTIVE] + p->cl_count[CL_IDLE]));
-			v[3] =
-			    num(&nb, (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN]));
+			/* Logins waiting for an auth_query server count, as in PgBouncer. */
+			v[3] = num(&nb, (uint64_t)(p->cl_count[CL_WAITING] + p->cl_count[CL_LOGIN] +
+			                           p->cl_count[CL_LOOKUP]));
 			v[4] = num(&nb, 0);
 			v[5] = num(&nb, 0);
 			v[6] = num(&nb, (uint64_t)p->sv_count[SV_ACTIVE]);
@@ -222,6 +223,7 @@ static const char *client_show_state(const struct client *c)
 		return "idle";
 	case CL_STARTUP:
 	case CL_AUTH:
+	case CL_LOOKUP:
 		return "login";
 	case CL_DRAINING:
 	case CL_CLOSED:
@@ -769,7 +771,7 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 	{
 		struct client *c = list_entry(dpos, struct client, link);
 
-		if (c->state == CL_STARTUP || c->state == CL_AUTH)
+		if (c->state == CL_STARTUP || c->state == CL_AUTH || c->state == CL_LOOKUP)
 			login_cl++;
 		else
 			used_cl++;

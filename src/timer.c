@@ -137,6 +137,7 @@ static void check_clients(struct fairway *fw)
 		switch (c->state) {
 		case CL_STARTUP:
 		case CL_AUTH:
+		case CL_LOOKUP:
 			if (cfg->client_login_timeout_us > 0 &&
 			    fw->now_us - c->connect_us > (uint64_t)cfg->client_login_timeout_us)
 				client_fail(

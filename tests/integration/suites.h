@@ -19,5 +19,6 @@ Suite *logs_suite(void);
 Suite *hba_suite(void);
 Suite *prepared_suite(void);
 Suite *hostile_suite(void);
+Suite *authquery_suite(void);
 
 #endif

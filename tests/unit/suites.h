@@ -14,5 +14,6 @@ Suite *histogram_suite(void);
 Suite *params_suite(void);
 Suite *hba_suite(void);
 Suite *prepared_suite(void);
+Suite *authquery_suite(void);
 
 #endif

@@ -869,8 +869,8 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 	                               "so_reuseport = 0\n"
 	                               "syslog = 1\n"
 	                               "[databases]\n"
-	                               "a = auth_user=x\n"
-	                               "b = auth_user=y\n",
+	                               "a = load_balance_hosts=disable\n"
+	                               "b = load_balance_hosts=disable\n",
 	                               &n, path);
 
 	ck_assert_msg(cfg != NULL, "%s", n.all);
@@ -879,7 +879,7 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 	ck_assert(has_note(&n, "client_tls_sslmode is not active yet in this version of Fairway"));
 	ck_assert(has_note(&n, "auth_type is not active yet"));
 	ck_assert(has_note(&n, "syslog is not active yet"));
-	ck_assert(has_note(&n, "auth_user is not active yet"));
+	ck_assert(has_note(&n, "load_balance_hosts is not active yet"));
 	config_free(cfg);
 
 	/* Prepared statements are tracked: no note either way. */
