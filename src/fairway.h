@@ -47,6 +47,8 @@ struct fw_stats {
 	uint64_t bind_count;         /* Bind messages of named statements */
 };
 
+struct io_block;
+
 struct fairway {
 	struct event_base *base;    /* owned */
 	struct evdns_base *dns;     /* owned; async name lookups for server hosts */
@@ -77,11 +79,13 @@ struct fairway {
 	struct list_head io_flush;   /* struct io with output or read changes to apply */
 	struct evbuffer *io_empty;   /* owned; io_input() of a connection with nothing read */
 	struct evbuffer *io_scratch; /* owned; output of a connection that could not get a buffer */
-	struct event *tick;          /* owned; housekeeping timer (timer.c) */
-	struct event *signals[7];    /* owned */
-	struct listener *listeners;  /* owned, NULL-terminated list via ->next */
-	struct cancel_map *cancels;  /* owned */
-	struct evhttp *metrics;      /* owned; NULL unless metrics_listen */
+	struct io_block *io_blocks;  /* owned; spare read blocks (io.c) */
+	size_t n_io_blocks;
+	struct event *tick;         /* owned; housekeeping timer (timer.c) */
+	struct event *signals[7];   /* owned */
+	struct listener *listeners; /* owned, NULL-terminated list via ->next */
+	struct cancel_map *cancels; /* owned */
+	struct evhttp *metrics;     /* owned; NULL unless metrics_listen */
 
 	int n_clients; /* live client connections (max_client_conn) */
 	enum shutdown_mode shutdown;

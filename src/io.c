@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,18 @@
 
 #define IO_DEFAULT_READ (16 * 1024)
 #define IO_FIRST_READ   2048
+/* Reads land in pooled blocks: a small read is copied into the input buffer
+ * (a small chain, cheap to allocate) and the block kept; a large one is
+ * handed to the buffer as it is and comes back to the pool once written out,
+ * so bulk data is never copied and 16-64 KB chunks are not malloc'd and freed
+ * per read. */
+#define IO_BLOCK_SIZE  (64 * 1024)
+#define IO_BLOCKS_KEPT 16
+#define IO_COPY_MAX    900 /* fits libevent's smallest chain */
+
+struct io_block {
+	struct io_block *next; /* while in the pool */
+};
 
 struct io {
 	struct fairway *fw;
@@ -164,6 +177,13 @@ bool io_init(struct fairway *fw)
 
 void io_shutdown(struct fairway *fw)
 {
+	while (fw->io_blocks != NULL) {
+		struct io_block *b = fw->io_blocks;
+
+		fw->io_blocks = b->next;
+		free(b);
+	}
+	fw->n_io_blocks = 0;
 	if (fw->io_flusher != NULL)
 		event_free(fw->io_flusher);
 	fw->io_flusher = NULL;
@@ -174,11 +194,43 @@ void io_shutdown(struct fairway *fw)
 	fw->io_empty = fw->io_scratch = NULL;
 }
 
+/* --- the block pool --------------------------------------------------------- */
+
+static void *block_get(struct fairway *fw)
+{
+	struct io_block *b = fw->io_blocks;
+
+	if (b == NULL)
+		return malloc(IO_BLOCK_SIZE);
+	fw->io_blocks = b->next;
+	fw->n_io_blocks--;
+	return b;
+}
+
+static void block_put(struct fairway *fw, void *data)
+{
+	struct io_block *b = data;
+
+	if (fw->n_io_blocks >= IO_BLOCKS_KEPT) {
+		free(b);
+		return;
+	}
+	b->next = fw->io_blocks;
+	fw->io_blocks = b;
+	fw->n_io_blocks++;
+}
+
+/* A block handed to an evbuffer was written out (or the buffer freed). */
+static void block_done(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	block_put(arg, (void *)(uintptr_t)data);
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct io *io = arg;
-	struct evbuffer_iovec vec[2];
-	int nvec;
+	uint8_t *blk;
 	ssize_t n;
 
 	(void)what;
@@ -200,26 +252,33 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	nvec = evbuffer_reserve_space(io->in, (ev_ssize_t)want, vec, 2);
-	if (nvec <= 0) {
+	if (want > IO_BLOCK_SIZE)
+		want = IO_BLOCK_SIZE;
+	if ((blk = block_get(io->fw)) == NULL) {
 		io_fail(io, IO_EV_ERROR);
 		return;
 	}
-	n = readv(fd, (struct iovec *)vec, nvec);
+	n = read(fd, blk, want);
 	if (n <= 0) {
-		evbuffer_commit_space(io->in, vec, 0);
+		block_put(io->fw, blk);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		io_fail(io, n == 0 ? IO_EV_EOF : IO_EV_ERROR);
 		return;
 	}
-	for (int i = 0; i < nvec; i++) {
-		size_t take = (size_t)n < vec[i].iov_len ? (size_t)n : vec[i].iov_len;
+	if (n <= IO_COPY_MAX) {
+		int rc = evbuffer_add(io->in, blk, (size_t)n);
 
-		vec[i].iov_len = take;
-		n -= (ssize_t)take;
+		block_put(io->fw, blk);
+		if (rc != 0) {
+			io_fail(io, IO_EV_ERROR);
+			return;
+		}
+	} else if (evbuffer_add_reference(io->in, blk, (size_t)n, block_done, io->fw) != 0) {
+		block_put(io->fw, blk);
+		io_fail(io, IO_EV_ERROR);
+		return;
 	}
-	evbuffer_commit_space(io->in, vec, nvec);
 	io->on_read(io, io->arg);
 }
 

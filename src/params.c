@@ -1,9 +1,116 @@
 /* Tracked server parameters and the SET statements that sync them. */
 #include "params.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* --- interned values ------------------------------------------------------ */
+
+struct pstr {
+	uint32_t refs;
+	uint32_t hash;
+	struct pstr *next;
+	char s[];
+};
+
+/* Process-wide: values are shared by every client and server (one thread). */
+static struct {
+	struct pstr **buckets;
+	size_t n_buckets, count;
+} interned;
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct pstr *pstr_of(const char *s)
+{
+	return (struct pstr *)(void *)(s - offsetof(struct pstr, s));
+}
+
+static bool intern_grow(void)
+{
+	size_t n = interned.n_buckets ? interned.n_buckets * 2 : 64;
+	struct pstr **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return false;
+	for (size_t i = 0; i < interned.n_buckets; i++) {
+		struct pstr *p = interned.buckets[i];
+
+		while (p != NULL) {
+			struct pstr *next = p->next;
+
+			p->next = b[p->hash & (n - 1)];
+			b[p->hash & (n - 1)] = p;
+			p = next;
+		}
+	}
+	free(interned.buckets);
+	interned.buckets = b;
+	interned.n_buckets = n;
+	return true;
+}
+
+/* The interned copy of value, with one more reference; NULL when out of memory. */
+static const char *intern_get(const char *value)
+{
+	uint32_t h = str_hash(value);
+	size_t len;
+	struct pstr *p;
+
+	if (interned.n_buckets > 0) {
+		for (p = interned.buckets[h & (interned.n_buckets - 1)]; p != NULL; p = p->next) {
+			if (p->hash == h && strcmp(p->s, value) == 0) {
+				p->refs++;
+				return p->s;
+			}
+		}
+	}
+	if (interned.count >= interned.n_buckets && !intern_grow())
+		return NULL;
+	len = strlen(value) + 1;
+	p = malloc(sizeof(*p) + len);
+	if (p == NULL)
+		return NULL;
+	p->refs = 1;
+	p->hash = h;
+	memcpy(p->s, value, len);
+	p->next = interned.buckets[h & (interned.n_buckets - 1)];
+	interned.buckets[h & (interned.n_buckets - 1)] = p;
+	interned.count++;
+	return p->s;
+}
+
+static void intern_put(const char *s)
+{
+	struct pstr *p, **pp;
+
+	if (s == NULL || --(p = pstr_of(s))->refs > 0)
+		return;
+	for (pp = &interned.buckets[p->hash & (interned.n_buckets - 1)]; *pp != p;
+	     pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	free(p);
+	if (--interned.count == 0) {
+		free(interned.buckets);
+		interned.buckets = NULL;
+		interned.n_buckets = 0;
+	}
+}
+
+/* --- tracked names -------------------------------------------------------- */
 
 static const char *const always_tracked[] = {
     "client_encoding", "DateStyle",        "TimeZone", "standard_conforming_strings",
@@ -58,17 +165,20 @@ int params_slot(const struct param_names *pn, const char *name)
 	return -1;
 }
 
+/* --- value sets ------------------------------------------------------------ */
+
 bool params_set(struct param_set *ps, int slot, const char *value)
 {
-	char *copy = NULL;
+	const char *copy = NULL;
 
 	if (slot < 0 || slot >= PARAM_SLOTS)
 		return true;
-	if (ps->val[slot] != NULL && value != NULL && strcmp(ps->val[slot], value) == 0)
+	if (ps->val[slot] == value ||
+	    (ps->val[slot] != NULL && value != NULL && strcmp(ps->val[slot], value) == 0))
 		return true;
-	if (value != NULL && (copy = strdup(value)) == NULL)
+	if (value != NULL && (copy = intern_get(value)) == NULL)
 		return false;
-	free(ps->val[slot]);
+	intern_put(ps->val[slot]);
 	ps->val[slot] = copy;
 	return true;
 }
@@ -76,16 +186,22 @@ bool params_set(struct param_set *ps, int slot, const char *value)
 void params_clear(struct param_set *ps)
 {
 	for (size_t i = 0; i < PARAM_SLOTS; i++) {
-		free(ps->val[i]);
+		intern_put(ps->val[i]);
 		ps->val[i] = NULL;
 	}
 }
 
 bool params_copy(struct param_set *dst, const struct param_set *src)
 {
-	for (int i = 0; i < PARAM_SLOTS; i++)
-		if (!params_set(dst, i, src->val[i]))
-			return false;
+	/* Interned: sharing a value is taking a reference. */
+	for (int i = 0; i < PARAM_SLOTS; i++) {
+		if (dst->val[i] == src->val[i])
+			continue;
+		if (src->val[i] != NULL)
+			pstr_of(src->val[i])->refs++;
+		intern_put(dst->val[i]);
+		dst->val[i] = src->val[i];
+	}
 	return true;
 }
 
@@ -125,9 +241,8 @@ char *params_sync_sql(const struct param_names *pn, const struct param_set *want
 
 	*oom = false;
 	for (size_t i = 0; i < pn->n; i++) {
-		if (want->val[i] == NULL)
-			continue;
-		if (have->val[i] != NULL && strcmp(want->val[i], have->val[i]) == 0)
+		/* Interned values: equal strings are the same pointer. */
+		if (want->val[i] == NULL || want->val[i] == have->val[i])
 			continue;
 		if (!append(&buf, &len, &cap, "SET ", false) ||
 		    !append(&buf, &len, &cap, pn->names[i], false) ||

@@ -18,9 +18,12 @@ struct param_names {
 	char *names[PARAM_SLOTS]; /* owned */
 };
 
-/* One value per tracked slot; NULL = unknown / not set. Owned strings. */
+/* One value per tracked slot; NULL = unknown / not set.  The strings are
+ * interned: one reference-counted copy per distinct value in the process, so
+ * thousands of clients with the same client_encoding share one string, and
+ * equal values are equal pointers. */
 struct param_set {
-	char *val[PARAM_SLOTS];
+	const char *val[PARAM_SLOTS];
 };
 
 /* Builds the list: the five PostgreSQL always tracks plus application_name

@@ -125,7 +125,7 @@ START_TEST(set_on_an_untracked_slot_is_ignored)
 }
 END_TEST
 
-START_TEST(copy_makes_independent_strings_and_clears_slots_unset_in_the_source)
+START_TEST(copy_shares_interned_values_and_clears_slots_unset_in_the_source)
 {
 	struct param_set src = {{NULL}}, dst = {{NULL}};
 
@@ -137,7 +137,8 @@ START_TEST(copy_makes_independent_strings_and_clears_slots_unset_in_the_source)
 	ck_assert_str_eq(dst.val[1], "ISO, MDY");
 	ck_assert_str_eq(dst.val[5], "psql");
 	ck_assert_ptr_null(dst.val[2]);
-	ck_assert_ptr_ne(dst.val[1], src.val[1]);
+	/* Interned: the copy shares the string, which outlives the source. */
+	ck_assert_ptr_eq(dst.val[1], src.val[1]);
 	params_clear(&src);
 	ck_assert_ptr_null(src.val[1]);
 	ck_assert_str_eq(dst.val[1], "ISO, MDY"); /* survives the source */
@@ -145,6 +146,25 @@ START_TEST(copy_makes_independent_strings_and_clears_slots_unset_in_the_source)
 	params_clear(&dst); /* twice is harmless */
 	for (size_t i = 0; i < PARAM_SLOTS; i++)
 		ck_assert_ptr_null(dst.val[i]);
+}
+END_TEST
+
+START_TEST(equal_values_set_separately_are_one_string)
+{
+	struct param_set a = {{NULL}}, b = {{NULL}};
+	char value[16];
+
+	strcpy(value, "UTF8");
+	ck_assert(params_set(&a, 0, value));
+	strcpy(value, "UTF8");
+	ck_assert(params_set(&b, 0, value));
+	ck_assert_ptr_eq(a.val[0], b.val[0]);
+	ck_assert_ptr_ne(a.val[0], value);
+	ck_assert(params_set(&b, 0, "LATIN1"));
+	ck_assert_str_eq(a.val[0], "UTF8");
+	params_clear(&a);
+	ck_assert_str_eq(b.val[0], "LATIN1");
+	params_clear(&b);
 }
 END_TEST
 
@@ -306,7 +326,8 @@ Suite *params_suite(void)
 
 	tcase_add_test(values, set_keeps_a_private_copy_and_null_clears_the_slot);
 	tcase_add_test(values, set_on_an_untracked_slot_is_ignored);
-	tcase_add_test(values, copy_makes_independent_strings_and_clears_slots_unset_in_the_source);
+	tcase_add_test(values, copy_shares_interned_values_and_clears_slots_unset_in_the_source);
+	tcase_add_test(values, equal_values_set_separately_are_one_string);
 	suite_add_tcase(s, values);
 
 	tcase_add_test(sync, sync_sql_is_null_when_every_wanted_value_matches);
