@@ -16,5 +16,6 @@ Suite *fairness_suite(void);
 Suite *admin_suite(void);
 Suite *signals_suite(void);
 Suite *logs_suite(void);
+Suite *tls_suite(void);
 
 #endif
