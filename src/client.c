@@ -498,19 +498,10 @@ static void answer_ssl_request(struct client *c)
 	}
 }
 
-/* A TLS ClientHello as the first bytes.  A client that cannot read our
- * plain-text errors is just closed when TLS is off. */
-static void start_direct_tls(struct client *c)
+/* TLS is on for this client and has not begun. */
+static bool may_start_tls(const struct client *c)
 {
-	if (c->fw->tls.accept == NULL || c->is_unix) {
-		client_log(LOG_LVL_INFO, c, "direct TLS connection refused: TLS is not enabled%s",
-		           c->is_unix ? " on Unix sockets" : " (client_tls_sslmode)");
-		client_close(c, "direct TLS without TLS enabled");
-		return;
-	}
-	c->tls_direct = true;
-	if (!io_tls_accept(c->io, c->fw->tls.accept))
-		client_close(c, "out of memory");
+	return c->fw->tls.accept != NULL && !c->is_unix && !io_is_tls(c->io);
 }
 
 /* The first packet: SSLRequest, GSSENCRequest, CancelRequest or StartupMessage. */
@@ -525,13 +516,16 @@ static void process_startup(struct client *c)
 	while (c->state == CL_STARTUP) {
 		size_t avail = evbuffer_get_length(in);
 
-		if (avail < 4 && !(avail >= 1 && !io_is_tls(c->io)))
+		if (avail < 4 && !(avail >= 1 && may_start_tls(c)))
 			return;
 		evbuffer_copyout(in, hdr, avail < 4 ? avail : 4);
-		if (hdr[0] == TLS_HANDSHAKE_BYTE && !io_is_tls(c->io)) {
+		if (hdr[0] == TLS_HANDSHAKE_BYTE && may_start_tls(c)) {
 			/* No startup packet starts with 0x16 (its length would be far
-			 * too big): this is a direct TLS ClientHello (PostgreSQL 17). */
-			start_direct_tls(c);
+			 * too big): this is a direct TLS ClientHello (PostgreSQL 17).
+			 * With TLS off it is bad input like any other (08P01). */
+			c->tls_direct = true;
+			if (!io_tls_accept(c->io, c->fw->tls.accept))
+				client_close(c, "out of memory");
 			return;
 		}
 		if (avail < 4)

@@ -487,6 +487,11 @@ static void tls_step_handshake(struct io *io)
 	switch (tls_handshake(io->ssl)) {
 	case TLS_DONE:
 		io->tls_handshaking = false;
+		if (io->tls_prefix != NULL && evbuffer_get_length(io->tls_prefix) == 0) {
+			tls_set_prefix(io->ssl, NULL); /* the ClientHello is consumed */
+			evbuffer_free(io->tls_prefix);
+			io->tls_prefix = NULL;
+		}
 		queue_flush(io); /* applies the owner's read state, writes its output */
 		if (io->want_read)
 			event_active(io->ev_read, EV_READ, 0); /* data may be buffered already */

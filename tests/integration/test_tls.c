@@ -148,7 +148,11 @@ START_TEST(verify_full_takes_a_client_certificate_and_refuses_none)
 	PGconn *c;
 
 	start_tls_fw(&fw, CLIENT_TLS("verify-full") "client_tls_ca_file = @CA@\n");
-	fw.console = fw_connect_unix(&fw, FW_AS_ADMIN); /* Unix sockets need no certificate */
+	fw.console =
+	    fw_connect_ok(&fw, "%s",
+	                  expand(&fw, "sslmode=verify-full sslrootcert=@CA@ "
+	                              "sslcert=@DIR@/client.crt sslkey=@DIR@/client.key "
+	                              "dbname=pgbouncer user=" FW_ADMIN " password=" FW_ADMIN_PW));
 	c = fw_connect(&fw, "%s",
 	               expand(&fw, "sslmode=verify-full sslrootcert=@CA@ sslcert=@DIR@/client.crt "
 	                           "sslkey=@DIR@/client.key " FW_AS_SUPER));
