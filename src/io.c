@@ -519,6 +519,7 @@ static void tls_on_readable(struct io *io)
 {
 	size_t want = io->max_read, got = 0;
 	enum tls_status st;
+	bool fresh = false;
 
 	if (io->tls_handshaking) {
 		tls_step_handshake(io);
@@ -539,8 +540,14 @@ static void tls_on_readable(struct io *io)
 			io_fail(io, IO_EV_ERROR);
 			return;
 		}
+		fresh = true;
 	}
 	st = tls_read(io->ssl, io->in, want, &got);
+	if (fresh && got == 0) {
+		/* Only TLS records without data (or none yet): stay without buffer. */
+		evbuffer_free(io->in);
+		io->in = NULL;
+	}
 	switch (st) {
 	case TLS_DONE:
 		/* Stopped at want: what SSL holds decrypted brings no event. */

@@ -443,6 +443,131 @@ static char direct_tls_first_reply(const struct fw *fw, const char *alpn)
 	return got;
 }
 
+/* Reads one message over ssl into buf (type, then body); false at EOF. */
+static bool ssl_read_msg(SSL *ssl, char *type, uint8_t *buf, size_t size, size_t *len)
+{
+	uint8_t hdr[5];
+	uint32_t n;
+
+	if (SSL_read_ex(ssl, hdr, 1, &(size_t){0}) != 1)
+		return false;
+	for (size_t got = 1; got < 5;) {
+		size_t r = 0;
+
+		if (SSL_read_ex(ssl, hdr + got, 5 - got, &r) != 1)
+			return false;
+		got += r;
+	}
+	memcpy(&n, hdr + 1, 4);
+	n = ntohl(n) - 4;
+	ck_assert_msg(n <= size, "message '%c' of %u bytes", hdr[0], n);
+	for (size_t got = 0; got < n;) {
+		size_t r = 0;
+
+		if (SSL_read_ex(ssl, buf + got, n - got, &r) != 1)
+			return false;
+		got += r;
+	}
+	*type = (char)hdr[0];
+	*len = n;
+	return true;
+}
+
+/* Reads messages until ReadyForQuery; returns the first DataRow's first
+ * value (as text, in buf) or fails the test on an ErrorResponse. */
+static void ssl_read_until_ready(SSL *ssl, char *value, size_t size)
+{
+	static uint8_t body[65536];
+	char type;
+	size_t len;
+
+	for (;;) {
+		ck_assert_msg(ssl_read_msg(ssl, &type, body, sizeof(body), &len),
+		              "the pooler closed the TLS connection");
+		ck_assert_msg(type != 'E', "ErrorResponse: %.*s", (int)len, body);
+		if (type == 'D' && value != NULL && len >= 6) {
+			uint32_t vl;
+
+			memcpy(&vl, body + 2, 4);
+			vl = ntohl(vl);
+			snprintf(value, size, "%.*s", (int)(vl < len - 6 ? vl : len - 6), body + 6);
+		}
+		if (type == 'Z')
+			return;
+	}
+}
+
+/* A TLS record larger than the pooler's read leaves decrypted bytes inside
+ * OpenSSL, with nothing left on the socket to wake the pooler: it must
+ * process them anyway (SSL_pending).  Right after a direct-TLS handshake
+ * the pooler's first read is small (2 KiB), so one 10 KB record holding the
+ * StartupMessage and a Query does it; so do queries sent in two records. */
+START_TEST(bytes_buffered_inside_openssl_are_processed_without_new_data)
+{
+	const char *kv[] = {"user", FW_SUPERUSER, "database", FW_TESTDB, NULL};
+	static char buf[16484 + 256];
+	unsigned char alpn[] = {10, 'p', 'o', 's', 't', 'g', 'r', 'e', 's', 'q', 'l'};
+	char value[64], want[64];
+	size_t start_len = raw_startup_packet((uint8_t *)buf, 256, kv);
+	struct fw fw;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+
+	start_tls_fw(&fw, CLIENT_TLS("require") "auth_type = trust\n");
+	console_over_tls(&fw);
+	ctx = SSL_CTX_new(TLS_client_method());
+	ssl = SSL_new(ctx);
+	fd = raw_connect(&fw);
+	ERR_clear_error();
+	SSL_set_fd(ssl, fd);
+	SSL_set_alpn_protos(ssl, alpn, sizeof(alpn));
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+
+	/* StartupMessage and a 10000-byte Query in one record. */
+	{
+		char *q = buf + start_len;
+		size_t total = 10000, xs = total - 6 - 17;
+		uint32_t n = htonl((uint32_t)total - 1);
+
+		q[0] = 'Q';
+		memcpy(q + 1, &n, 4);
+		memcpy(q + 5, "SELECT length('", 15);
+		memset(q + 20, 'x', xs);
+		memcpy(q + 20 + xs, "')", 3);
+		ck_assert_int_eq(SSL_write(ssl, buf, (int)(start_len + total)),
+		                 (int)(start_len + total));
+		ssl_read_until_ready(ssl, NULL, 0); /* the login */
+		ssl_read_until_ready(ssl, value, sizeof(value));
+		snprintf(want, sizeof(want), "%zu", xs);
+		ck_assert_str_eq(value, want);
+	}
+	/* A Query of 16484 bytes in a 100-byte and a 16384-byte record. */
+	{
+		size_t total = 16484, xs = total - 6 - 17;
+		uint32_t n = htonl((uint32_t)total - 1);
+
+		buf[0] = 'Q';
+		memcpy(buf + 1, &n, 4);
+		memcpy(buf + 5, "SELECT length('", 15);
+		memset(buf + 20, 'x', xs);
+		memcpy(buf + 20 + xs, "')", 3);
+		for (int round = 0; round < 3; round++) {
+			ck_assert_int_eq(SSL_write(ssl, buf, 100), 100);
+			ck_assert_int_eq(SSL_write(ssl, buf + 100, (int)total - 100),
+			                 (int)total - 100);
+			ssl_read_until_ready(ssl, value, sizeof(value));
+			snprintf(want, sizeof(want), "%zu", xs);
+			ck_assert_str_eq(value, want);
+		}
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	fw_stop(&fw);
+}
+END_TEST
+
 START_TEST(direct_tls_with_alpn_postgresql_logs_in_and_without_is_refused)
 {
 	struct fw fw;
@@ -517,6 +642,7 @@ Suite *tls_suite(void)
 	tcase_add_test(tc, direct_tls_with_alpn_postgresql_logs_in_and_without_is_refused);
 	tcase_add_test(tc, direct_tls_without_tls_enabled_is_closed_and_daemon_lives);
 	tcase_add_test(tc, plain_bytes_after_ssl_request_are_refused);
+	tcase_add_test(tc, bytes_buffered_inside_openssl_are_processed_without_new_data);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, FW_SLOW_TIMEOUT);
 	tcase_add_test(slow, twenty_megabytes_each_way_through_tls_on_both_sides);
