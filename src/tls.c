@@ -124,6 +124,7 @@ struct tls_bio {
 	struct evbuffer *prefix; /* borrowed; read before the socket; may be NULL */
 	unsigned long err;       /* first OpenSSL error of the failed step */
 	int sys_errno;           /* errno of a failed read or write */
+	bool fatal;              /* SSL_ERROR_SSL or _SYSCALL seen: no SSL_shutdown */
 };
 
 static BIO_METHOD *bio_method; /* process-wide, made once */
@@ -249,11 +250,15 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+/* The first error of the queue: the root cause ("no start line"), where the
+ * last one is only the wrapper ("PEM lib"). */
 static const char *last_ssl_error(void)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error();
 	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
 
+	if (r == NULL && e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
+		return strerror(ERR_GET_REASON(e)); /* fopen failed: ENOENT, EACCES */
 	return r != NULL ? r : "unknown error";
 }
 
@@ -445,12 +450,12 @@ bool tls_contexts_build(const struct config *cfg, struct tls_contexts *out, char
 		return false;
 	}
 	ERR_clear_error();
-	if (out->client_mode != TLS_DISABLE &&
-	    (out->accept = build_accept(cfg, out->client_mode, err, errlen)) == NULL)
-		return false;
-	if (out->server_mode != TLS_DISABLE &&
-	    (out->connect = build_connect(cfg, out->server_mode, err, errlen)) == NULL) {
+	if ((out->client_mode != TLS_DISABLE &&
+	     (out->accept = build_accept(cfg, out->client_mode, err, errlen)) == NULL) ||
+	    (out->server_mode != TLS_DISABLE &&
+	     (out->connect = build_connect(cfg, out->server_mode, err, errlen)) == NULL)) {
 		tls_contexts_free(out);
+		ERR_clear_error(); /* reported in err; leave no stale errors behind */
 		return false;
 	}
 	ERR_clear_error();
@@ -519,6 +524,14 @@ SSL *tls_new_connect(SSL_CTX *ctx, int fd, const char *host, bool verify_host)
 
 void tls_free(SSL *ssl)
 {
+	/* A close_notify when the session is up, best effort and without
+	 * waiting: the peer then sees a clean end rather than a cut. */
+	if (SSL_is_init_finished(ssl) && !ssl_bio(ssl)->fatal &&
+	    !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN)) {
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
 	SSL_free(ssl);
 }
 
@@ -536,6 +549,7 @@ static enum tls_status status_of(SSL *ssl, int rc)
 		return TLS_EOF;
 	case SSL_ERROR_SYSCALL:
 		tb = ssl_bio(ssl);
+		tb->fatal = true;
 		if (ERR_peek_error() == 0)
 			return tb->sys_errno == 0 ? TLS_EOF : TLS_FAILED;
 		tb->err = ERR_peek_last_error();
@@ -543,6 +557,7 @@ static enum tls_status status_of(SSL *ssl, int rc)
 		return TLS_FAILED;
 	default:
 		tb = ssl_bio(ssl);
+		tb->fatal = true;
 		tb->err = ERR_peek_last_error();
 		ERR_clear_error();
 		return TLS_FAILED;

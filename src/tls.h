@@ -73,6 +73,7 @@ void tls_contexts_free(struct tls_contexts *t);
  * SNI; NULL for none. */
 struct ssl_st *tls_new_accept(struct ssl_ctx_st *ctx, int fd, struct evbuffer *prefix);
 struct ssl_st *tls_new_connect(struct ssl_ctx_st *ctx, int fd, const char *host, bool verify_host);
+/* Sends close_notify if it can without waiting, then frees. */
 void tls_free(struct ssl_st *ssl);
 /* Points the SSL's socket reader at another prefix buffer (or NULL). */
 void tls_set_prefix(struct ssl_st *ssl, struct evbuffer *prefix);

@@ -198,6 +198,19 @@ START_TEST(server_require_talks_tls_to_postgresql)
 	ck_assert_str_eq(server_ssl(c, v, sizeof(v)), "f");
 	PQfinish(c);
 	fw_stop(&fw);
+
+	/* Unix-socket servers never use TLS, even under require (as PgBouncer). */
+	{
+		char dbs[PATH_MAX + 128];
+
+		snprintf(dbs, sizeof(dbs), "testdb = host=%s port=%d dbname=testdb\n",
+		         pg_socket_dir(), pg_port());
+		fw_start(&fw, "server_tls_sslmode = require\n", dbs, NULL, NULL);
+		c = fw_connect_ok(&fw, FW_AS_SUPER);
+		ck_assert_str_eq(server_ssl(c, v, sizeof(v)), "f");
+		PQfinish(c);
+		fw_stop(&fw);
+	}
 }
 END_TEST
 
