@@ -2,7 +2,7 @@
 # Debian packages Fairway builds, tests and demos with, and the installer
 # that adds only those missing.  The caller defines say().
 PACKAGES="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
-libinih-dev check libpq-dev postgresql postgresql-contrib pgbouncer"
+libinih-dev check libpq-dev postgresql postgresql-contrib pgbouncer openssl"
 
 install_missing() {
 	missing=""

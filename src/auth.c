@@ -56,13 +56,10 @@ static bool peer_is_daemon_uid(const struct client *c)
 	return cred.uid == getuid();
 }
 
-/* Whether the client talks TLS.  Fairway has no client TLS yet, so never:
- * hostssl lines match nobody, hostnossl lines match every TCP client, and
- * cert is refused.  The TLS work changes only this function. */
+/* Whether the client talks TLS (hostssl and hostnossl lines). */
 static bool client_is_tls(const struct client *c)
 {
-	(void)c;
-	return false;
+	return c->io != NULL && io_is_tls(c->io);
 }
 
 /* The operating-system user at the other end of a Unix socket.  getpwuid_r

@@ -495,9 +495,13 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 			return;
 		}
 	}
-	if (fw->cfg->log_connections)
-		client_log(LOG_LVL_INFO, c, "login attempt: db=%s user=%s tls=no", c->dbname,
-		           c->user);
+	if (fw->cfg->log_connections) {
+		char tls[128];
+
+		io_tls_describe(c->io, tls, sizeof(tls));
+		client_log(LOG_LVL_INFO, c, "login attempt: db=%s user=%s tls=%s", c->dbname,
+		           c->user, tls[0] != '\0' ? tls : "no");
+	}
 	if (strcmp(c->dbname, "pgbouncer") == 0 || strcmp(c->dbname, "fairway") == 0) {
 		c->is_console = true;
 		auth_begin(c);
@@ -515,6 +519,33 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 	auth_begin(c);
 }
 
+/* SSLRequest with TLS on: 'S', then the handshake.  Bytes sent after the
+ * request but before the handshake would be plain text slipped into the
+ * TLS session (CVE-2021-23222): refused. */
+static void answer_ssl_request(struct client *c)
+{
+	if (io_is_tls(c->io)) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SSL request on a TLS connection");
+		return;
+	}
+	if (evbuffer_get_length(io_input(c->io)) > 0) {
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+		            "received unencrypted data after SSL request");
+		return;
+	}
+	if (evbuffer_add(io_output(c->io), "S", 1) != 0 ||
+	    !io_tls_accept(c->io, c->fw->tls.accept)) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+}
+
+/* TLS is on for this client and has not begun. */
+static bool may_start_tls(const struct client *c)
+{
+	return c->fw->tls.accept != NULL && !c->is_unix && !io_is_tls(c->io);
+}
+
 /* The first packet: SSLRequest, GSSENCRequest, CancelRequest or StartupMessage. */
 static void process_startup(struct client *c)
 {
@@ -527,9 +558,20 @@ static void process_startup(struct client *c)
 	while (c->state == CL_STARTUP) {
 		size_t avail = evbuffer_get_length(in);
 
+		if (avail < 4 && !(avail >= 1 && may_start_tls(c)))
+			return;
+		evbuffer_copyout(in, hdr, avail < 4 ? avail : 4);
+		if (hdr[0] == TLS_HANDSHAKE_BYTE && may_start_tls(c)) {
+			/* No startup packet starts with 0x16 (its length would be far
+			 * too big): this is a direct TLS ClientHello (PostgreSQL 17).
+			 * With TLS off it is bad input like any other (08P01). */
+			c->tls_direct = true;
+			if (!io_tls_accept(c->io, c->fw->tls.accept))
+				client_close(c, "out of memory");
+			return;
+		}
 		if (avail < 4)
 			return;
-		evbuffer_copyout(in, hdr, 4);
 		st = proto_parse_hdr(hdr, 4, true, PROTO_STARTUP_MAX_LEN, &h);
 		if (st == PROTO_BAD_LENGTH || st == PROTO_TOO_BIG) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
@@ -552,9 +594,14 @@ static void process_startup(struct client *c)
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid startup packet");
 			return;
 		}
+		if (sp.code == PROTO_SSL_CODE && c->fw->tls.accept != NULL && !c->is_unix) {
+			free(body);
+			answer_ssl_request(c);
+			return;
+		}
 		if (sp.code == PROTO_SSL_CODE || sp.code == PROTO_GSSENC_CODE) {
 			free(body);
-			/* No TLS or GSS yet: the client goes on in plain text. */
+			/* TLS off (or a Unix socket), no GSS: the client goes on in plain text. */
 			if (evbuffer_add(io_output(c->io), "N", 1) != 0) {
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 				return;
@@ -576,6 +623,11 @@ static void process_startup(struct client *c)
 			client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			            "unsupported frontend protocol %u.%u: server supports 3.0",
 			            sp.code >> 16, sp.code & 0xffff);
+			return;
+		}
+		if (c->fw->tls.client_mode >= TLS_REQUIRE && !c->is_unix && !io_is_tls(c->io)) {
+			free(body);
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SSL required");
 			return;
 		}
 		handle_startup_params(c, &sp);
@@ -993,7 +1045,21 @@ static void client_event_cb(struct io *io, int what, void *arg)
 {
 	struct client *c = arg;
 
-	(void)io;
+	if (what & IO_EV_TLS_READY) {
+		/* Direct TLS must say it carries PostgreSQL (ALPN), as in PostgreSQL 17. */
+		if (c->tls_direct && !io_tls_alpn_ok(io))
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+			            "direct TLS connection without ALPN protocol \"postgresql\"");
+		return;
+	}
+	if ((what & IO_EV_ERROR) && io_is_tls(io) && c->state == CL_STARTUP) {
+		char err[160];
+
+		io_tls_error(io, err, sizeof(err));
+		client_log(LOG_LVL_WARNING, c, "TLS handshake failed: %s", err);
+		client_close(c, "TLS handshake failed");
+		return;
+	}
 	if (what & IO_EV_EOF)
 		client_close(c, "client unexpected eof");
 	else if (what & IO_EV_ERROR)

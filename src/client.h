@@ -70,6 +70,7 @@ struct client {
 		struct sockaddr_in6 in6;
 	} addr, local;
 	bool is_unix;
+	bool tls_direct;      /* began with a TLS ClientHello (no SSLRequest) */
 	bool is_admin;        /* console: admin rights */
 	bool is_console;      /* connected to the console database */
 	int admin_wait;       /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */

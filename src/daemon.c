@@ -95,6 +95,26 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* The TLS contexts for cfg; at start-up a file that cannot be used is
+ * fatal, at reload the old contexts stay (connections keep theirs anyway). */
+static bool daemon_build_tls(struct fairway *fw, const struct config *cfg, bool starting)
+{
+	struct tls_contexts t;
+	char err[512];
+
+	if (!tls_contexts_build(cfg, &t, err, sizeof(err))) {
+		if (starting)
+			log_msg(LOG_LVL_FATAL, "TLS configuration error: %s", err);
+		else
+			log_error("TLS settings not applied, keeping the old TLS configuration: %s",
+			          err);
+		return false;
+	}
+	tls_contexts_free(&fw->tls);
+	fw->tls = t;
+	return true;
+}
+
 bool daemon_init(struct fairway *fw, struct config *cfg)
 {
 	static const int sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -118,6 +138,8 @@ bool daemon_init(struct fairway *fw, struct config *cfg)
 		log_error("too many parameters in track_extra_parameters");
 		return false;
 	}
+	if (!daemon_build_tls(fw, cfg, true))
+		return false;
 	signal(SIGPIPE, SIG_IGN);
 	fw->base = event_base_new();
 	if (fw->base == NULL || event_base_priority_init(fw->base, 3) != 0) {
@@ -212,6 +234,7 @@ void daemon_free(struct fairway *fw)
 	if (fw->base != NULL)
 		event_base_free(fw->base);
 	params_names_free(&fw->tracked);
+	tls_contexts_free(&fw->tls);
 	config_free(fw->cfg);
 	fw->cfg = NULL;
 	free(fw->config_path);
@@ -319,6 +342,7 @@ void daemon_apply_config(struct fairway *fw, struct config *ncfg)
 	    .verbose = ncfg->verbose > fw->opt_verbose ? ncfg->verbose : fw->opt_verbose,
 	};
 
+	daemon_build_tls(fw, ncfg, false); /* logs why when the old TLS setup stays */
 	fw->cfg = ncfg;
 	list_for_each_safe(pos, next, &fw->databases)
 	{

@@ -10,6 +10,7 @@
 #include "list.h"
 #include "params.h"
 #include "prepared.h"
+#include "tls.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -86,6 +87,7 @@ struct fairway {
 	struct listener *listeners; /* owned, NULL-terminated list via ->next */
 	struct cancel_map *cancels; /* owned */
 	struct evhttp *metrics;     /* owned; NULL unless metrics_listen */
+	struct tls_contexts tls;    /* owned; rebuilt as a whole on reload (tls.c) */
 
 	int n_clients; /* live client connections (max_client_conn) */
 	enum shutdown_mode shutdown;

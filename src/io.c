@@ -1,7 +1,9 @@
 /* Connection byte streams on raw non-blocking sockets (see io.h).  Reads go
  * straight into evbuffer chains (no FIONREAD probe); writes are batched per
  * loop turn by one flusher event, and a socket is registered for writing
- * only while its kernel buffer is full. */
+ * only while its kernel buffer is full.  A connection with an SSL object
+ * takes the tls_* paths below instead (one pointer test on the plain path):
+ * tls.c moves the bytes, this file decides which readiness to wait for. */
 #include "io.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #include "fairway.h"
 #include "list.h"
+#include "tls.h"
 
 #define IO_DEFAULT_READ (16 * 1024)
 #define IO_FIRST_READ   2048
@@ -58,9 +61,19 @@ struct io {
 	bool lookup_done;
 	bool lookup_failed;
 	int port; /* for io_connect_hostname */
+
+	/* TLS: everything below is unused while ssl is NULL. */
+	struct ssl_st *ssl;          /* owned; NULL on the plain path */
+	struct evbuffer *tls_prefix; /* owned; bytes read before TLS began (direct TLS) */
+	bool tls_handshaking;        /* handshake not finished: no application data */
+	bool tls_plain_out;          /* plain output ('S') to send before the handshake */
+	bool tls_read_wants_write;   /* SSL_read needs the socket writable: reads wait */
+	bool tls_write_wants_read;   /* SSL_write needs the socket readable */
 };
 
 static void write_cb(evutil_socket_t fd, short what, void *arg);
+static bool tls_flush(struct io *io);
+static void tls_on_readable(struct io *io);
 
 /* Arms the write event (made on first use: most sockets never fill up). */
 static bool arm_write(struct io *io)
@@ -119,6 +132,8 @@ static bool flush_one(struct io *io)
 		io_fail(io, IO_EV_ERROR);
 		return false;
 	}
+	if (io->ssl != NULL)
+		return tls_flush(io);
 	if (io->want_read != io->read_added) {
 		if (io->want_read)
 			event_add(io->ev_read, NULL);
@@ -235,6 +250,10 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	fw_update_now(io->fw);
+	if (io->ssl != NULL) {
+		tls_on_readable(io);
+		return;
+	}
 	if (!io->want_read) {
 		event_del(io->ev_read);
 		io->read_added = false;
@@ -304,6 +323,11 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 		if (io->failed)
 			return;
 	}
+	if (io->ssl != NULL && io->tls_read_wants_write) {
+		/* The read that waited for this runs after the flush. */
+		io->tls_read_wants_write = false;
+		event_active(io->ev_read, EV_READ, 0);
+	}
 	flush_one(io);
 }
 
@@ -371,7 +395,8 @@ void io_read_on(struct io *io)
 	if (io->want_read)
 		return;
 	io->want_read = true;
-	if (!io->read_added)
+	/* With TLS, bytes may wait decrypted inside the SSL: the flush looks. */
+	if (!io->read_added || io->ssl != NULL)
 		queue_flush(io);
 }
 
@@ -470,6 +495,10 @@ void io_free(struct io *io)
 		io->dns = NULL;
 	}
 	list_del(&io->flush_link);
+	if (io->ssl != NULL)
+		tls_free(io->ssl);
+	if (io->tls_prefix != NULL)
+		evbuffer_free(io->tls_prefix);
 	if (io->ev_read != NULL)
 		event_free(io->ev_read);
 	if (io->ev_write != NULL)
@@ -481,4 +510,223 @@ void io_free(struct io *io)
 	if (io->out != NULL)
 		evbuffer_free(io->out);
 	free(io);
+}
+
+/* ---- TLS ---------------------------------------------------------------------- */
+
+static void tls_set_read(struct io *io, bool on)
+{
+	if (on == io->read_added)
+		return;
+	if (on)
+		event_add(io->ev_read, NULL);
+	else
+		event_del(io->ev_read);
+	io->read_added = on;
+}
+
+/* One handshake step, after the plain output ('S') has gone out. */
+static void tls_step_handshake(struct io *io)
+{
+	while (io->tls_plain_out && io->out != NULL && evbuffer_get_length(io->out) > 0) {
+		int n = evbuffer_write(io->out, io->fd);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			tls_set_read(io, false);
+			if (!arm_write(io))
+				io_fail(io, IO_EV_ERROR);
+			return;
+		}
+		io_fail(io, IO_EV_ERROR);
+		return;
+	}
+	io->tls_plain_out = false;
+	switch (tls_handshake(io->ssl)) {
+	case TLS_DONE:
+		io->tls_handshaking = false;
+		if (io->tls_prefix != NULL && evbuffer_get_length(io->tls_prefix) == 0) {
+			tls_set_prefix(io->ssl, NULL); /* the ClientHello is consumed */
+			evbuffer_free(io->tls_prefix);
+			io->tls_prefix = NULL;
+		}
+		queue_flush(io); /* applies the owner's read state, writes its output */
+		if (io->want_read)
+			event_active(io->ev_read, EV_READ, 0); /* data may be buffered already */
+		io->on_event(io, IO_EV_TLS_READY, io->arg);    /* last: it may free the io */
+		return;
+	case TLS_WANT_READ:
+		tls_set_read(io, true);
+		return;
+	case TLS_WANT_WRITE:
+		/* Readable data would only repeat the same WANT_WRITE: wait. */
+		tls_set_read(io, false);
+		if (!arm_write(io))
+			io_fail(io, IO_EV_ERROR);
+		return;
+	case TLS_EOF:
+		io_fail(io, IO_EV_EOF);
+		return;
+	case TLS_FAILED:
+		io_fail(io, IO_EV_ERROR);
+		return;
+	}
+}
+
+static void tls_on_readable(struct io *io)
+{
+	size_t want = io->max_read, got = 0;
+	enum tls_status st;
+	bool fresh = false;
+
+	if (io->tls_handshaking) {
+		tls_step_handshake(io);
+		return;
+	}
+	if (io->tls_write_wants_read) {
+		io->tls_write_wants_read = false;
+		queue_flush(io); /* the write that waited runs at the flush */
+	}
+	if (!io->want_read || io->tls_read_wants_write) {
+		if (!io->tls_write_wants_read)
+			tls_set_read(io, false);
+		return;
+	}
+	if (io->in == NULL) {
+		want = IO_FIRST_READ;
+		if ((io->in = evbuffer_new()) == NULL) {
+			io_fail(io, IO_EV_ERROR);
+			return;
+		}
+		fresh = true;
+	}
+	st = tls_read(io->ssl, io->in, want, &got);
+	if (fresh && got == 0) {
+		/* Only TLS records without data (or none yet): stay without buffer. */
+		evbuffer_free(io->in);
+		io->in = NULL;
+	}
+	switch (st) {
+	case TLS_DONE:
+		/* Stopped at want: what SSL holds decrypted brings no event. */
+		if (tls_has_pending(io->ssl))
+			event_active(io->ev_read, EV_READ, 0);
+		break;
+	case TLS_WANT_READ:
+		break;
+	case TLS_WANT_WRITE:
+		io->tls_read_wants_write = true;
+		tls_set_read(io, false);
+		if (!arm_write(io)) {
+			io_fail(io, IO_EV_ERROR);
+			return;
+		}
+		break;
+	case TLS_EOF:
+	case TLS_FAILED:
+		/* Data first; the end is seen again at the next read. */
+		if (got == 0) {
+			io_fail(io, st == TLS_EOF ? IO_EV_EOF : IO_EV_ERROR);
+			return;
+		}
+		break;
+	}
+	if (got > 0)
+		io->on_read(io, io->arg); /* last: it may free the io */
+}
+
+static bool tls_flush(struct io *io)
+{
+	size_t before = io->out != NULL ? evbuffer_get_length(io->out) : 0;
+
+	if (io->tls_handshaking) {
+		tls_step_handshake(io); /* the io may be gone now: look at it no more */
+		return true;
+	}
+	if (before > 0) {
+		switch (tls_write(io->ssl, io->out)) {
+		case TLS_DONE:
+			break;
+		case TLS_WANT_WRITE:
+			if (!arm_write(io)) {
+				io_fail(io, IO_EV_ERROR);
+				return false;
+			}
+			break;
+		case TLS_WANT_READ:
+			io->tls_write_wants_read = true;
+			break;
+		case TLS_EOF:
+		case TLS_FAILED:
+			io_fail(io, IO_EV_ERROR);
+			return false;
+		}
+	}
+	if (!io->tls_read_wants_write) {
+		tls_set_read(io, io->want_read || io->tls_write_wants_read);
+		if (io->want_read && tls_has_pending(io->ssl))
+			event_active(io->ev_read, EV_READ, 0);
+	}
+	if (before > 0 && evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL)
+		io->on_drained(io, io->arg); /* last: it may free the io */
+	return true;
+}
+
+static bool tls_begin(struct io *io, struct ssl_st *ssl)
+{
+	if (ssl == NULL)
+		return false;
+	io->ssl = ssl;
+	io->tls_handshaking = true;
+	io->tls_plain_out = io->out != NULL && evbuffer_get_length(io->out) > 0;
+	queue_flush(io);
+	return true;
+}
+
+bool io_tls_accept(struct io *io, struct ssl_ctx_st *ctx)
+{
+	if (io->ssl != NULL || io->fd < 0)
+		return false;
+	/* What was read already is the start of the TLS stream (direct TLS). */
+	if (io->in != NULL && evbuffer_get_length(io->in) > 0) {
+		io->tls_prefix = io->in;
+		io->in = NULL;
+	}
+	return tls_begin(io, tls_new_accept(ctx, io->fd, io->tls_prefix));
+}
+
+bool io_tls_connect(struct io *io, struct ssl_ctx_st *ctx, const char *host, bool verify_host)
+{
+	if (io->ssl != NULL || io->fd < 0)
+		return false;
+	return tls_begin(io, tls_new_connect(ctx, io->fd, host, verify_host));
+}
+
+bool io_is_tls(const struct io *io)
+{
+	return io->ssl != NULL;
+}
+
+bool io_tls_alpn_ok(const struct io *io)
+{
+	return io->ssl != NULL && tls_alpn_ok(io->ssl);
+}
+
+void io_tls_describe(const struct io *io, char *buf, size_t n)
+{
+	if (io == NULL || io->ssl == NULL || io->tls_handshaking) {
+		snprintf(buf, n, "%s", "");
+		return;
+	}
+	tls_describe(io->ssl, buf, n);
+}
+
+void io_tls_error(const struct io *io, char *buf, size_t n)
+{
+	if (io->ssl == NULL) {
+		snprintf(buf, n, "not a TLS connection");
+		return;
+	}
+	tls_error_text(io->ssl, buf, n);
 }

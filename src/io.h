@@ -16,10 +16,12 @@ struct fairway;
 struct evbuffer;
 struct evdns_base;
 struct io;
+struct ssl_ctx_st;
 
 #define IO_EV_EOF       0x01
 #define IO_EV_ERROR     0x02
 #define IO_EV_CONNECTED 0x04
+#define IO_EV_TLS_READY 0x08 /* the TLS handshake finished */
 
 typedef void (*io_data_fn)(struct io *io, void *arg);
 typedef void (*io_event_fn)(struct io *io, int what, void *arg);
@@ -44,6 +46,20 @@ bool io_connect_hostname(struct io *io, struct evdns_base *dns, const char *host
 /* Frees the buffers while they are empty (they are made again on demand): for
  * connections that have been idle a while, so idle clients cost no buffers. */
 void io_trim(struct io *io);
+/* TLS from here on (the plain output queued so far, such as the 'S' answer
+ * to an SSLRequest, goes out first).  Accept: the bytes already read are the
+ * start of the TLS stream (direct TLS).  Connect: host is checked against the
+ * certificate when verify_host (verify-full).  IO_EV_TLS_READY follows the
+ * handshake; a failed handshake ends with IO_EV_ERROR (see io_tls_error). */
+bool io_tls_accept(struct io *io, struct ssl_ctx_st *ctx);
+bool io_tls_connect(struct io *io, struct ssl_ctx_st *ctx, const char *host, bool verify_host);
+bool io_is_tls(const struct io *io);
+/* The peer negotiated ALPN "postgresql". */
+bool io_tls_alpn_ok(const struct io *io);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384/ECDH=X25519"; "" when plain or handshaking. */
+void io_tls_describe(const struct io *io, char *buf, size_t n);
+/* Why the TLS connection failed, for logs and errors. */
+void io_tls_error(const struct io *io, char *buf, size_t n);
 /* Closes the socket and frees everything; safe from the io's own callbacks. */
 void io_free(struct io *io);
 

@@ -295,6 +295,11 @@ bool proto_put_startup(struct evbuffer *out, const char *const *names, const cha
 	return evbuffer_add(out, "", 1) == 0;
 }
 
+bool proto_put_ssl_request(struct evbuffer *out)
+{
+	return put_u32(out, 8) && put_u32(out, PROTO_SSL_CODE);
+}
+
 bool proto_put_negotiate(struct evbuffer *out, uint32_t minor, const char *const *unknown, size_t n)
 {
 	size_t len = 8;

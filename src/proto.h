@@ -94,6 +94,8 @@ bool proto_put_cancel(struct evbuffer *out, uint32_t pid, uint32_t key) WARN_UNU
 bool proto_put_startup(struct evbuffer *out, const char *const *names, const char *const *values,
                        size_t n) WARN_UNUSED;
 /* NegotiateProtocolVersion: newest minor we support and the options we ignored. */
+/* SSLRequest (length 8, code 80877103). */
+bool proto_put_ssl_request(struct evbuffer *out) WARN_UNUSED;
 bool proto_put_negotiate(struct evbuffer *out, uint32_t minor, const char *const *unknown,
                          size_t n) WARN_UNUSED;
 

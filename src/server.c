@@ -764,6 +764,57 @@ done:
 	return off;
 }
 
+/* A TLS failure during login: every client waiting for this pool's first
+ * login hears why, the server goes. */
+static void tls_login_failed(struct server *sv, const char *fmt, const char *detail)
+{
+	char msg[256];
+	struct pool *pool = sv->pool;
+
+	snprintf(msg, sizeof(msg), fmt, detail);
+	server_log(LOG_LVL_WARNING, sv, "%s", msg);
+	pool_login_failed(pool, SQLSTATE_CONNECTION_FAILURE, msg);
+	server_close(sv, msg);
+}
+
+/* The one-byte answer to our SSLRequest; false while it has not come or when
+ * the server was closed. */
+static bool tls_answer(struct server *sv)
+{
+	struct evbuffer *in = io_input(sv->io);
+	enum tls_mode mode = sv->fw->tls.server_mode;
+	uint8_t b;
+
+	if (evbuffer_remove(in, &b, 1) != 1)
+		return false;
+	if (b == 'S') {
+		if (evbuffer_get_length(in) > 0) {
+			tls_login_failed(
+			    sv, "server sent unencrypted data after its SSL response%s", "");
+			return false;
+		}
+		sv->tls_step = SV_TLS_HANDSHAKE;
+		if (sv->fw->tls.connect == NULL ||
+		    !io_tls_connect(sv->io, sv->fw->tls.connect, sv->host,
+		                    mode == TLS_VERIFY_FULL)) {
+			server_close(sv, "out of memory");
+			return false;
+		}
+		return false; /* IO_EV_TLS_READY goes on */
+	}
+	if (b == 'N' && mode < TLS_REQUIRE) {
+		sv->tls_step = SV_TLS_NONE;
+		send_startup(sv);
+		return sv->state != SV_CLOSED;
+	}
+	if (b == 'N')
+		tls_login_failed(sv, "server does not support TLS (server_tls_sslmode = %s)",
+		                 sv->fw->cfg->server_tls_sslmode);
+	else
+		tls_login_failed(sv, "server answered the SSL request with an error%s", "");
+	return false;
+}
+
 void server_process(struct server *sv)
 {
 	struct evbuffer *in;
@@ -771,6 +822,9 @@ void server_process(struct server *sv)
 	uint8_t small[512], *body = NULL;
 
 	if (sv->io == NULL)
+		return;
+	if (sv->state == SV_LOGIN && sv->tls_step != SV_TLS_NONE &&
+	    (sv->tls_step == SV_TLS_HANDSHAKE || !tls_answer(sv)))
 		return;
 	in = io_input(sv->io);
 	while (sv->state != SV_CLOSED && sv->state != SV_CONNECTING) {
@@ -943,8 +997,30 @@ static void server_event_cb(struct io *io, int what, void *arg)
 			util_tune_tcp(fd, sv->fw->cfg);
 		}
 		server_set_state(sv, SV_LOGIN);
-		send_startup(sv);
+		/* Unix sockets never use TLS (as PgBouncer). */
+		if (sv->fw->tls.connect != NULL && sv->host[0] != '/') {
+			sv->tls_step = SV_TLS_ASKED;
+			if (!proto_put_ssl_request(io_output(io))) {
+				server_close(sv, "out of memory");
+				return;
+			}
+		} else {
+			send_startup(sv);
+		}
 		io_read_on(io);
+		return;
+	}
+	if (what & IO_EV_TLS_READY) {
+		sv->tls_step = SV_TLS_NONE;
+		send_startup(sv);
+		return;
+	}
+	if (sv->state == SV_LOGIN && sv->tls_step == SV_TLS_HANDSHAKE) {
+		char err[160];
+
+		io_tls_error(io, err, sizeof(err));
+		tls_login_failed(sv, "server TLS handshake failed: %s", err);
+		pool_maybe_launch(pool);
 		return;
 	}
 	if (sv->state == SV_CONNECTING) {

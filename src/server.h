@@ -17,6 +17,14 @@ struct client;
 struct scram_client;
 struct ps_server;
 
+/* TLS progress within SV_LOGIN (orthogonal to the state: a TLS login is a
+ * login, as SHOW SERVERS and the pool counters see it). */
+enum server_tls_step {
+	SV_TLS_NONE,      /* plain, or TLS done: login messages flow */
+	SV_TLS_ASKED,     /* SSLRequest sent, waiting for 'S' or 'N' */
+	SV_TLS_HANDSHAKE, /* 'S' received, handshake in progress */
+};
+
 enum server_state {
 	SV_CONNECTING, /* TCP / Unix connect in flight */
 	SV_LOGIN,      /* StartupMessage sent; authenticating; reading parameters */
@@ -58,6 +66,9 @@ struct server {
 	bool close_needed;    /* close when it next becomes idle (reload, lifetime) */
 	bool is_tested;       /* running server_check_query */
 	bool read_held;       /* reads paused for backpressure (client output full) */
+
+	/* SV_LOGIN only: where the TLS negotiation is. */
+	enum server_tls_step tls_step;
 
 	uint64_t connect_us; /* monotonic, connect start */
 	uint64_t connect_wall_us;

@@ -260,7 +260,7 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 	list_for_each(pos, &fw->clients)
 	{
 		struct client *c = list_entry(pos, struct client, link);
-		char addr[64], laddr[64], ptr[32], link[32];
+		char addr[64], laddr[64], ptr[32], link[32], tls[128] = "";
 		const char *v[ARRAY_SIZE(sockets_cols)];
 		int port, lport;
 		uint64_t wait = c->state == CL_WAITING ? fw->now_us - c->request_us : 0;
@@ -291,7 +291,9 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 		v[14] = ptr;
 		v[15] = c->server != NULL ? link : NULL;
 		v[16] = num(&nb, 0);
-		v[17] = NULL;
+		if (c->io != NULL)
+			io_tls_describe(c->io, tls, sizeof(tls));
+		v[17] = tls; /* "" when plain, as PgBouncer */
 		v[18] = slot >= 0 ? c->params.val[slot] : NULL;
 		v[19] = num(&nb, ps_client_count(c));
 		v[20] = num(&nb, c->id);
@@ -337,7 +339,7 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 			{
 				struct server *sv = list_entry(spos, struct server, link);
 				const char *v[ARRAY_SIZE(sockets_cols)];
-				char laddr[64] = "", ptr[32], link[32];
+				char laddr[64] = "", ptr[32], link[32], tls[128] = "";
 				struct sockaddr_storage ss;
 				socklen_t sl = sizeof(ss);
 				int lport = 0;
@@ -368,7 +370,9 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 				v[14] = ptr;
 				v[15] = sv->client != NULL ? link : NULL;
 				v[16] = num(&nb, sv->backend_pid);
-				v[17] = NULL;
+				if (sv->io != NULL)
+					io_tls_describe(sv->io, tls, sizeof(tls));
+				v[17] = tls;
 				v[18] = NULL;
 				v[19] = num(&nb, ps_server_count(sv));
 				v[20] = num(&nb, sv->id);

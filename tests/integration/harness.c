@@ -479,7 +479,10 @@ static void pg_write_config(void)
 	         "log_min_messages = warning\n"
 	         /* a backend whose pooler connection was closed mid-query stops
 	          * soon, instead of holding a connection slot until it is done */
-	         "client_connection_check_interval = 1s\n",
+	         "client_connection_check_interval = 1s\n"
+	         "ssl = on\n"
+	         "ssl_cert_file = 'server.crt'\n"
+	         "ssl_key_file = 'server.key'\n",
 	         run.port, run.root);
 	harness_write_text(path, text, "a");
 
@@ -562,6 +565,104 @@ static void pg_init_pgbench(void)
 		die("pgbench -i failed:\n%s", out);
 }
 
+/* ---- TLS certificates (the openssl command line) ------------------------ */
+
+static void openssl_run(const char *const argv[], const char *what)
+{
+	char out[8192];
+
+	if (run_argv(argv, true, out, sizeof(out), 60000) == 0)
+		return;
+	if (getpid() == run.owner)
+		die("openssl %s failed:\n%s", what, out);
+	ck_abort_msg("openssl %s failed:\n%s", what, out);
+}
+
+void tls_make_ca(const char *dir, const char *name)
+{
+	char key[PATH_MAX + 16], crt[PATH_MAX + 16], subj[128];
+	const char *argv[] = {"openssl",
+	                      "req",
+	                      "-x509",
+	                      "-newkey",
+	                      "ec",
+	                      "-pkeyopt",
+	                      "ec_paramgen_curve:prime256v1",
+	                      "-nodes",
+	                      "-keyout",
+	                      key,
+	                      "-out",
+	                      crt,
+	                      "-days",
+	                      "30",
+	                      "-subj",
+	                      subj,
+	                      "-addext",
+	                      "basicConstraints=critical,CA:TRUE",
+	                      "-addext",
+	                      "keyUsage=critical,keyCertSign,cRLSign",
+	                      NULL};
+
+	harness_fmt_path(key, sizeof(key), "%s/%s.key", dir, name);
+	harness_fmt_path(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(subj, sizeof(subj), "/CN=Fairway test CA %s", name);
+	openssl_run(argv, "req -x509 (CA)");
+}
+
+void tls_make_cert(const char *dir, const char *name, const char *cn, const char *ca_dir,
+                   const char *ca_name)
+{
+	char key[PATH_MAX + 16], csr[PATH_MAX + 16], crt[PATH_MAX + 16], ext[PATH_MAX + 16];
+	char cakey[PATH_MAX + 16], cacrt[PATH_MAX + 16], subj[128];
+	const char *req[] = {"openssl",
+	                     "req",
+	                     "-new",
+	                     "-newkey",
+	                     "ec",
+	                     "-pkeyopt",
+	                     "ec_paramgen_curve:prime256v1",
+	                     "-nodes",
+	                     "-keyout",
+	                     key,
+	                     "-out",
+	                     csr,
+	                     "-subj",
+	                     subj,
+	                     NULL};
+	const char *sign[] = {
+	    "openssl",         "x509", "-req", "-in",   csr,  "-CA",      cacrt, "-CAkey", cakey,
+	    "-CAcreateserial", "-out", crt,    "-days", "30", "-extfile", ext,   NULL};
+
+	if (ca_dir == NULL) {
+		ca_dir = run.root;
+		ca_name = "ca";
+	}
+	harness_fmt_path(key, sizeof(key), "%s/%s.key", dir, name);
+	harness_fmt_path(csr, sizeof(csr), "%s/%s.csr", dir, name);
+	harness_fmt_path(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	harness_fmt_path(ext, sizeof(ext), "%s/%s.ext", dir, name);
+	harness_fmt_path(cakey, sizeof(cakey), "%s/%s.key", ca_dir, ca_name);
+	harness_fmt_path(cacrt, sizeof(cacrt), "%s/%s.crt", ca_dir, ca_name);
+	snprintf(subj, sizeof(subj), "/CN=%s", cn);
+	harness_write_text(ext,
+	                   "basicConstraints=CA:FALSE\n"
+	                   "keyUsage=critical,digitalSignature,keyEncipherment\n"
+	                   "extendedKeyUsage=serverAuth,clientAuth\n"
+	                   "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+	                   "w");
+	harness_chown_to_run_user(ext);
+	openssl_run(req, "req -new");
+	openssl_run(sign, "x509 -req");
+}
+
+const char *tls_ca_file(void)
+{
+	static char path[PATH_MAX + 16];
+
+	harness_fmt_path(path, sizeof(path), "%s/ca.crt", run.root);
+	return path;
+}
+
 void pg_setup(void)
 {
 	const char *tmp = getenv("FAIRWAY_TEST_TMPDIR");
@@ -603,6 +704,10 @@ void pg_setup(void)
 		if (run_argv(argv, true, out, sizeof(out), 180000) != 0)
 			die("initdb failed:\n%s", out);
 	}
+	/* PostgreSQL speaks TLS too (ssl = on), with a certificate of the
+	 * harness CA, so server_tls_sslmode can be tested for real. */
+	tls_make_ca(run.root, "ca");
+	tls_make_cert(run.data, "server", "localhost", run.root, "ca");
 	for (int attempt = 0; attempt < 3 && status != 0; attempt++) {
 		run.port = free_port();
 		pg_write_config();

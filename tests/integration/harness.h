@@ -79,6 +79,18 @@ bool pg_wait_backend_gone(long long pid);
 /* pg_ctl restart -m immediate, waiting until it accepts connections again. */
 void pg_restart_immediate(void);
 
+/* ---- TLS: certificates made with the openssl command line ---------------- */
+
+/* A self-signed CA: dir/name.key and dir/name.crt (owned by the run user). */
+void tls_make_ca(const char *dir, const char *name);
+/* dir/name.key and dir/name.crt with CN cn and subjectAltName localhost and
+ * 127.0.0.1, signed by ca_dir/ca_name.{crt,key}; ca_dir NULL = the harness
+ * CA, which also signed PostgreSQL's certificate (ssl = on). */
+void tls_make_cert(const char *dir, const char *name, const char *cn, const char *ca_dir,
+                   const char *ca_name);
+/* The harness CA's certificate. */
+const char *tls_ca_file(void);
+
 /* ---- one fairway process ------------------------------------------------ */
 
 struct fw {

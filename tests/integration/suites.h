@@ -20,5 +20,6 @@ Suite *hba_suite(void);
 Suite *prepared_suite(void);
 Suite *hostile_suite(void);
 Suite *authquery_suite(void);
+Suite *tls_suite(void);
 
 #endif

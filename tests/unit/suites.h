@@ -15,5 +15,6 @@ Suite *params_suite(void);
 Suite *hba_suite(void);
 Suite *prepared_suite(void);
 Suite *authquery_suite(void);
+Suite *tls_suite(void);
 
 #endif

@@ -861,8 +861,6 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 	struct notes n;
 	char path[64];
 	struct config *cfg = load_text("[fairway]\n"
-	                               "client_tls_sslmode = require\n"
-	                               "client_tls_sslmode = verify-full\n"
 	                               "auth_type = ldap\n"
 	                               "max_prepared_statements = 0\n"
 	                               "server_tls_sslmode = disable\n"
@@ -875,8 +873,7 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 
 	ck_assert_msg(cfg != NULL, "%s", n.all);
 	ck_assert_int_eq(n.errors, 0);
-	ck_assert_msg(n.warnings == 4, "%s", n.all);
-	ck_assert(has_note(&n, "client_tls_sslmode is not active yet in this version of Fairway"));
+	ck_assert_msg(n.warnings == 3, "%s", n.all);
 	ck_assert(has_note(&n, "auth_type is not active yet"));
 	ck_assert(has_note(&n, "syslog is not active yet"));
 	ck_assert(has_note(&n, "load_balance_hosts is not active yet"));
@@ -890,8 +887,8 @@ START_TEST(inactive_features_warn_once_and_do_not_fail)
 	cfg = load_text("[fairway]\nauth_type = scram-sha-256\nserver_tls_sslmode = prefer\n", &n,
 	                path);
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_int_eq(n.warnings, 1);
-	ck_assert(has_note(&n, "server_tls_sslmode"));
+	ck_assert_int_eq(n.warnings, 0); /* TLS is built: no "not active" note */
+	ck_assert(!has_note(&n, "server_tls_sslmode"));
 	config_free(cfg);
 }
 END_TEST
