@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -124,6 +125,40 @@ static void login_as_peer(struct client *c, const struct hba_rule *rule)
 	client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "unix socket login rejected");
 }
 
+/* auth_type = cert, or an hba cert line (map may be NULL): the verified
+ * client certificate's common name must be the user, or map to it. */
+static void login_with_cert(struct client *c, const char *map, const char *where)
+{
+	const struct config *cfg = c->fw->cfg;
+	char cn[256], why[1024];
+
+	if (!io_is_tls(c->io)) {
+		snprintf(why, sizeof(why), "the connection does not use TLS");
+	} else if (!io_tls_peer_cn(c->io, cn, sizeof(cn))) {
+		snprintf(why, sizeof(why),
+		         "no client certificate that verifies (client_tls_ca_file)");
+	} else if (cfg->auth_file != NULL && user_secret(c) == NULL) {
+		snprintf(why, sizeof(why), "user \"%s\" is not in auth_file", c->user);
+	} else if (map != NULL) {
+		if (ident_allows(cfg->ident, map, cn, c->user)) {
+			client_auth_done(c);
+			return;
+		}
+		snprintf(why, sizeof(why),
+		         "ident map \"%s\" does not let certificate \"%s\" log in as \"%s\"", map,
+		         cn, c->user);
+	} else if (strcmp(cn, c->user) == 0) {
+		client_auth_done(c);
+		return;
+	} else {
+		snprintf(why, sizeof(why),
+		         "certificate common name \"%s\" does not match user name \"%s\"", cn,
+		         c->user);
+	}
+	client_log(LOG_LVL_WARNING, c, "certificate authentication failed (%s): %s", where, why);
+	client_fail(c, SQLSTATE_INVALID_AUTHORIZATION, "certificate authentication failed");
+}
+
 /* "host \"..\", user \"..\", database \"..\"", as PostgreSQL writes it. */
 static void hba_who(const struct client *c, char *buf, size_t n)
 {
@@ -194,13 +229,13 @@ static bool hba_decide(struct client *c, enum auth_type *type)
 	case HBA_PEER:
 		login_as_peer(c, rule);
 		return false;
-	case HBA_CERT:
-		client_log(LOG_LVL_WARNING, c,
-		           "%s:%d asks for cert authentication, which needs TLS", rule->file,
-		           rule->line);
-		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		            "cert authentication is not supported yet by Fairway (no TLS)");
+	case HBA_CERT: {
+		char where[PATH_MAX + 32];
+
+		snprintf(where, sizeof(where), "%s:%d", rule->file, rule->line);
+		login_with_cert(c, rule->map, where);
 		return false;
+	}
 	case HBA_LDAP:
 		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		            "ldap authentication is not supported yet by Fairway");
@@ -313,6 +348,8 @@ void auth_begin(struct client *c)
 		send_challenge(c, AUTH_STEP_SASL);
 		return;
 	case AUTH_CERT:
+		login_with_cert(c, NULL, "auth_type = cert");
+		return;
 	case AUTH_HBA: /* hba_decide() picked another type */
 	case AUTH_LDAP:
 	case AUTH_PAM:

@@ -77,7 +77,7 @@ static const struct cfg_key keys[] = {
     S(auth_ldap_options, NULL, R | NA),
     S(auth_query, DEFAULT_AUTH_QUERY, R),
     K("auth_type", CONNSTR_CHOICE, auth_type, "md5", 0, 0, auth_types, R | NA,
-      "md5 scram-sha-256 plain trust any hba"),
+      "md5 scram-sha-256 plain trust any hba cert"),
     S(auth_user, NULL, R),
     U(autodb_idle_timeout, "3600", R),
     U(cancel_wait_timeout, "10", R),

@@ -261,15 +261,9 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	size_t want = io->max_read;
 
-	if (io->in == NULL) {
-		/* A connection waking from idle mostly brings one small message:
-		 * a small first read keeps thousands of idle clients from leaving
-		 * big freed chunks behind in the heap. */
-		want = IO_FIRST_READ;
-		if ((io->in = evbuffer_new()) == NULL) {
-			io_fail(io, IO_EV_ERROR);
-			return;
-		}
+	if (io->in == NULL && (io->in = evbuffer_new()) == NULL) {
+		io_fail(io, IO_EV_ERROR);
+		return;
 	}
 	if (want > IO_BLOCK_SIZE)
 		want = IO_BLOCK_SIZE;
@@ -720,6 +714,12 @@ void io_tls_describe(const struct io *io, char *buf, size_t n)
 		return;
 	}
 	tls_describe(io->ssl, buf, n);
+}
+
+bool io_tls_peer_cn(const struct io *io, char *buf, size_t n)
+{
+	return io != NULL && io->ssl != NULL && !io->tls_handshaking &&
+	       tls_peer_cn(io->ssl, buf, n);
 }
 
 void io_tls_error(const struct io *io, char *buf, size_t n)

@@ -54,6 +54,8 @@ void io_trim(struct io *io);
 bool io_tls_accept(struct io *io, struct ssl_ctx_st *ctx);
 bool io_tls_connect(struct io *io, struct ssl_ctx_st *ctx, const char *host, bool verify_host);
 bool io_is_tls(const struct io *io);
+/* The verified client certificate's common name (auth_type cert). */
+bool io_tls_peer_cn(const struct io *io, char *buf, size_t n);
 /* The peer negotiated ALPN "postgresql". */
 bool io_tls_alpn_ok(const struct io *io);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/ECDH=X25519"; "" when plain or handshaking. */

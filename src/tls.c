@@ -652,6 +652,22 @@ void tls_describe(SSL *ssl, char *buf, size_t n)
 		snprintf(buf, n, "%s/%s", ver, cipher);
 }
 
+bool tls_peer_cn(SSL *ssl, char *buf, size_t n)
+{
+	X509 *cert;
+	int len;
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl) || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+	cert = SSL_get_peer_certificate(ssl);
+	if (cert == NULL)
+		return false;
+	len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, (int)n);
+	X509_free(cert);
+	/* A name with a NUL inside would compare as a shorter one: refuse it. */
+	return len > 0 && (size_t)len < n && strlen(buf) == (size_t)len;
+}
+
 void tls_error_text(SSL *ssl, char *buf, size_t n)
 {
 	struct tls_bio *tb = ssl_bio(ssl);

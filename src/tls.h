@@ -87,6 +87,9 @@ enum tls_status tls_write(struct ssl_st *ssl, struct evbuffer *out);
 bool tls_has_pending(struct ssl_st *ssl);
 /* The client offered and got ALPN "postgresql". */
 bool tls_alpn_ok(struct ssl_st *ssl);
+/* The common name of the client's certificate, if it sent one that verified
+ * against client_tls_ca_file; false otherwise. */
+bool tls_peer_cn(struct ssl_st *ssl, char *buf, size_t n);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/ECDH=X25519"; "" before the handshake. */
 void tls_describe(struct ssl_st *ssl, char *buf, size_t n);
 /* Why the last step failed, for logs and client errors. */

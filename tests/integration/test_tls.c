@@ -636,6 +636,87 @@ START_TEST(plain_bytes_after_ssl_request_are_refused)
 }
 END_TEST
 
+/* auth_type = cert: the verified client certificate's common name is the
+ * user; another user, or no certificate, is refused. */
+START_TEST(cert_auth_takes_the_user_from_the_certificate)
+{
+	struct fw fw;
+	PGconn *c;
+
+	start_tls_fw(&fw, CLIENT_TLS("require") "client_tls_ca_file = @CA@\nauth_type = cert\n");
+	/* The console goes through cert authentication too. */
+	tls_make_cert(fw.dir, "admin", FW_ADMIN, NULL, NULL);
+	fw.console = fw_connect_ok(&fw, "%s",
+	                           expand(&fw, "sslmode=require sslcert=@DIR@/admin.crt "
+	                                       "sslkey=@DIR@/admin.key dbname=pgbouncer "
+	                                       "user=" FW_ADMIN));
+	c = fw_connect(&fw, "%s",
+	               expand(&fw,
+	                      "sslmode=require sslcert=@DIR@/client.crt "
+	                      "sslkey=@DIR@/client.key dbname=" FW_TESTDB " user=" FW_SUPERUSER));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_int_eq(query_ll(c, "SELECT 3"), 3);
+	PQfinish(c);
+
+	/* The certificate says fwsuper, the client asks for trustuser. */
+	c = fw_connect(&fw, "%s",
+	               expand(&fw,
+	                      "sslmode=require sslcert=@DIR@/client.crt "
+	                      "sslkey=@DIR@/client.key dbname=" FW_TESTDB " user=" FW_TRUSTUSER));
+	expect_connect_error(c, "28000", "certificate authentication failed");
+	ck_assert(fw_wait_log(&fw, "does not match user name"));
+
+	/* TLS without a certificate. */
+	c = fw_connect(&fw, "sslmode=require dbname=" FW_TESTDB " user=" FW_SUPERUSER);
+	expect_connect_error(c, "28000", "certificate authentication failed");
+	fw_stop(&fw);
+}
+END_TEST
+
+/* An hba cert line with an ident map: the certificate of fwsuper may log in
+ * as trustuser, and only as that. */
+START_TEST(hba_cert_line_maps_the_certificate_through_the_ident_file)
+{
+	struct fw fw;
+	PGconn *c;
+	char path[PATH_MAX];
+
+	memset(&fw, 0, sizeof(fw));
+	fw_write_config(&fw, NULL, NULL, NULL, NULL);
+	tls_make_cert(fw.dir, "fw", "localhost", NULL, NULL);
+	tls_make_cert(fw.dir, "client", FW_SUPERUSER, NULL, NULL);
+	fw_write_file(&fw, "hba.conf",
+	              "hostssl pgbouncer all 127.0.0.1/32 md5\n"
+	              "hostssl testdb all 127.0.0.1/32 cert map=certmap\n",
+	              path, sizeof(path));
+	fw_write_file(&fw, "ident.conf", "certmap " FW_SUPERUSER " " FW_TRUSTUSER "\n", path,
+	              sizeof(path));
+	fw_write_config(&fw,
+	                expand(&fw, CLIENT_TLS("require") "client_tls_ca_file = @CA@\n"
+	                                                  "auth_type = hba\n"
+	                                                  "auth_hba_file = @DIR@/hba.conf\n"
+	                                                  "auth_ident_file = @DIR@/ident.conf\n"),
+	                NULL, NULL, NULL);
+	fw_spawn(&fw);
+	fw_wait_listening(&fw);
+	console_over_tls(&fw);
+	c = fw_connect(&fw, "%s",
+	               expand(&fw,
+	                      "sslmode=require sslcert=@DIR@/client.crt "
+	                      "sslkey=@DIR@/client.key dbname=" FW_TESTDB " user=" FW_TRUSTUSER));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_int_eq(query_ll(c, "SELECT 4"), 4);
+	PQfinish(c);
+	c = fw_connect(&fw, "%s",
+	               expand(&fw,
+	                      "sslmode=require sslcert=@DIR@/client.crt "
+	                      "sslkey=@DIR@/client.key dbname=" FW_TESTDB " user=" FW_MD5USER));
+	expect_connect_error(c, "28000", "certificate authentication failed");
+	ck_assert(fw_wait_log(&fw, "ident map \"certmap\" does not let certificate"));
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -655,6 +736,8 @@ Suite *tls_suite(void)
 	tcase_add_test(tc, direct_tls_with_alpn_postgresql_logs_in_and_without_is_refused);
 	tcase_add_test(tc, direct_tls_without_tls_enabled_is_closed_and_daemon_lives);
 	tcase_add_test(tc, plain_bytes_after_ssl_request_are_refused);
+	tcase_add_test(tc, cert_auth_takes_the_user_from_the_certificate);
+	tcase_add_test(tc, hba_cert_line_maps_the_certificate_through_the_ident_file);
 	tcase_add_test(tc, bytes_buffered_inside_openssl_are_processed_without_new_data);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, FW_SLOW_TIMEOUT);
