@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/util.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -41,11 +42,12 @@ struct io_block {
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out;   /* owned; NULL while empty (idle connections hold no
-	                              * buffers): io_input/io_output make them on demand */
-	struct event *ev_read;       /* owned; persistent while reading is on */
-	struct event *ev_write;      /* owned; armed when the socket is full or connecting */
-	struct list_head flush_link; /* fw->io_flush while a flush is queued */
+	struct evbuffer *in, *out;    /* owned; NULL while empty (idle connections hold no
+	                               * buffers): io_input/io_output make them on demand */
+	struct event *ev_read;        /* &ev_read_storage once there is a socket */
+	struct event ev_read_storage; /* persistent while reading is on */
+	struct event *ev_write;       /* owned; armed when the socket is full or connecting */
+	struct list_head flush_link;  /* fw->io_flush while a flush is queued */
 	struct evdns_getaddrinfo_request *dns; /* in flight name lookup */
 	io_data_fn on_read, on_drained;
 	io_event_fn on_event;
@@ -328,8 +330,11 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 static bool attach_fd(struct io *io, int fd)
 {
 	io->fd = fd;
-	io->ev_read = event_new(io->fw->base, fd, EV_READ | EV_PERSIST, read_cb, io);
-	return io->ev_read != NULL; /* the write event is made when first needed */
+	if (event_assign(&io->ev_read_storage, io->fw->base, fd, EV_READ | EV_PERSIST, read_cb,
+	                 io) != 0)
+		return false;
+	io->ev_read = &io->ev_read_storage;
+	return true; /* the write event is made when first needed */
 }
 
 struct io *io_new(struct fairway *fw, int fd)
@@ -494,7 +499,7 @@ void io_free(struct io *io)
 	if (io->tls_prefix != NULL)
 		evbuffer_free(io->tls_prefix);
 	if (io->ev_read != NULL)
-		event_free(io->ev_read);
+		event_del(io->ev_read);
 	if (io->ev_write != NULL)
 		event_free(io->ev_write);
 	if (io->fd >= 0)
