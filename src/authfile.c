@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* One parsed line before sorting; seq keeps file order for "later wins". */
 struct pending {
 	struct auth_entry e;
@@ -222,44 +224,14 @@ bool authfile_parse(const char *buf, size_t len, const char *name, struct auth_e
 bool authfile_load(const char *path, struct auth_entry **out, size_t *n_out,
                    config_report_fn report, void *arg)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0;
 	bool ok;
-	int saved;
 
 	*out = NULL;
 	*n_out = 0;
-	if (f == NULL)
+	if (!util_read_file(path, &buf, &len))
 		return false;
-	for (;;) {
-		size_t got;
-
-		if (cap - len < 4096) {
-			char *bigger = realloc(buf, cap ? cap * 2 : 8192);
-
-			if (bigger == NULL) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return false;
-			}
-			buf = bigger;
-			cap = cap ? cap * 2 : 8192;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		saved = errno ? errno : EIO;
-		free(buf);
-		fclose(f);
-		errno = saved;
-		return false;
-	}
-	fclose(f);
 	ok = authfile_parse(buf, len, path, out, n_out, report, arg);
 	free(buf);
 	if (!ok)

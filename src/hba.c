@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 #define MAX_INCLUDE_DEPTH 10
 
 /* ---- tokens ---- */
@@ -278,49 +280,6 @@ static void for_each_line(struct ctx *cx, const char *buf, size_t len, line_fn f
 	free(joined);
 }
 
-/* Reads a whole file.  False with errno set. */
-static bool slurp(const char *path, char **out, size_t *out_len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int saved;
-
-	if (f == NULL)
-		return false;
-	for (;;) {
-		size_t got;
-
-		if (cap - len < 4096) {
-			char *bigger = realloc(buf, cap ? cap * 2 : 8192);
-
-			if (bigger == NULL) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return false;
-			}
-			buf = bigger;
-			cap = cap ? cap * 2 : 8192;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		saved = errno ? errno : EIO;
-		free(buf);
-		fclose(f);
-		errno = saved;
-		return false;
-	}
-	fclose(f);
-	*out = buf;
-	*out_len = len;
-	return true;
-}
-
 /* ---- name lists (database and user columns) ---- */
 
 enum {
@@ -406,7 +365,7 @@ static void add_include(struct ctx *cx, const char *name, bool is_db, struct nam
 		cx->oom = true;
 		return;
 	}
-	if (!slurp(path, &buf, &len)) {
+	if (!util_read_file(path, &buf, &len)) {
 		fail(cx, "could not read @file %s: %s", path, strerror(errno));
 		free(path);
 		return;
@@ -781,7 +740,7 @@ struct hba *hba_load(const char *path, const struct ident *ident, config_report_
 	size_t len;
 	struct hba *hba;
 
-	if (!slurp(path, &buf, &len)) {
+	if (!util_read_file(path, &buf, &len)) {
 		snprintf(msg, sizeof(msg), "could not read auth_hba_file %s: %s", path,
 		         strerror(errno));
 		if (report != NULL)
@@ -1010,7 +969,7 @@ struct ident *ident_load(const char *path, config_report_fn report, void *arg)
 	size_t len;
 	struct ident *id;
 
-	if (!slurp(path, &buf, &len)) {
+	if (!util_read_file(path, &buf, &len)) {
 		snprintf(msg, sizeof(msg), "could not read auth_ident_file %s: %s", path,
 		         strerror(errno));
 		if (report != NULL)

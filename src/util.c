@@ -2,8 +2,10 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -102,4 +104,46 @@ void util_tune_tcp(int fd, const struct config *cfg)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->tcp_socket_buffer, sizeof(int));
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->tcp_socket_buffer, sizeof(int));
 	}
+}
+
+bool util_read_file(const char *path, char **out, size_t *out_len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int saved;
+
+	if (f == NULL)
+		return false;
+	for (;;) {
+		size_t got;
+
+		if (cap - len < 4096) {
+			char *bigger = realloc(buf, cap ? cap * 2 : 8192);
+
+			if (bigger == NULL) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return false;
+			}
+			buf = bigger;
+			cap = cap ? cap * 2 : 8192;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		saved = errno ? errno : EIO;
+		free(buf);
+		fclose(f);
+		errno = saved;
+		return false;
+	}
+	fclose(f);
+	*out = buf;
+	*out_len = len;
+	return true;
 }

@@ -30,5 +30,8 @@ struct config;
 void util_tune_tcp(int fd, const struct config *cfg);
 /* Random bytes from the OS; false only if the kernel refuses. */
 bool util_random(void *buf, size_t n);
+/* A whole file into a malloc()ed buffer (not NUL-terminated); false with
+ * errno set. */
+bool util_read_file(const char *path, char **out, size_t *out_len);
 
 #endif

@@ -239,6 +239,9 @@ struct raw_error {
 };
 
 int raw_connect(const struct fw *fw);      /* TCP; fails the test on error */
+/* Big-endian 32-bit words, as the protocol writes lengths and codes. */
+void raw_put_be32(uint8_t *p, uint32_t v);
+uint32_t raw_get_be32(const uint8_t *p);
 int raw_connect_unix(const struct fw *fw); /* the daemon's Unix socket */
 /* Sends everything; false if the peer is gone (EPIPE/ECONNRESET). */
 bool raw_send(int fd, const void *buf, size_t len);

@@ -56,7 +56,7 @@ bool raw_send(int fd, const void *buf, size_t len)
 	return true;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
+void raw_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -64,7 +64,7 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static uint32_t get_be32(const uint8_t *p)
+uint32_t raw_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -84,8 +84,8 @@ size_t raw_startup_packet(uint8_t *buf, size_t size, const char *const kv[])
 		len += n;
 	}
 	buf[len++] = '\0';
-	put_be32(buf, (uint32_t)len);
-	put_be32(buf + 4, 196608); /* protocol 3.0 */
+	raw_put_be32(buf, (uint32_t)len);
+	raw_put_be32(buf + 4, 196608); /* protocol 3.0 */
 	return len;
 }
 
@@ -96,7 +96,7 @@ bool raw_find_error(const uint8_t *buf, size_t len, bool skip_ssl_answer, struct
 	memset(out, 0, sizeof(*out));
 	while (pos + 5 <= len) {
 		uint8_t type = buf[pos];
-		uint32_t mlen = get_be32(buf + pos + 1);
+		uint32_t mlen = raw_get_be32(buf + pos + 1);
 		const uint8_t *p, *end;
 
 		if (mlen < 4 || pos + 1 + mlen > len)
@@ -188,7 +188,7 @@ static bool raw_next_msg(int fd, uint8_t *type, uint8_t *body, size_t size, size
 			got += (size_t)n;
 		}
 		if (part == 0) {
-			uint32_t mlen = get_be32(hdr + 1);
+			uint32_t mlen = raw_get_be32(hdr + 1);
 
 			if (mlen < 4 || mlen - 4 > size)
 				return false;
@@ -209,7 +209,7 @@ static bool raw_send_msg(int fd, uint8_t type, const void *body, size_t len)
 	uint8_t msg[2048] = {type};
 
 	ck_assert_msg(len + 5 <= sizeof(msg), "message too long");
-	put_be32(msg + 1, (uint32_t)len + 4);
+	raw_put_be32(msg + 1, (uint32_t)len + 4);
 	memcpy(msg + 5, body, len);
 	return raw_send(fd, msg, len + 5);
 }
@@ -219,7 +219,7 @@ static void parse_error_body(const uint8_t *body, size_t len, struct raw_error *
 	uint8_t msg[4096];
 
 	msg[0] = 'E';
-	put_be32(msg + 1, (uint32_t)len + 4);
+	raw_put_be32(msg + 1, (uint32_t)len + 4);
 	if (len + 5 > sizeof(msg))
 		len = sizeof(msg) - 5;
 	memcpy(msg + 5, body, len);
@@ -240,7 +240,7 @@ bool raw_login_error(const struct fw *fw, const char *user, const char *db, cons
 	len = raw_startup_packet(pkt, sizeof(pkt), kv);
 	ck_assert_msg(len > 0 && raw_send(fd, pkt, len), "cannot send StartupMessage");
 	while (raw_next_msg(fd, &type, body, sizeof(body), &blen, deadline)) {
-		uint32_t code = blen >= 4 ? get_be32(body) : 0xffffffffu;
+		uint32_t code = blen >= 4 ? raw_get_be32(body) : 0xffffffffu;
 
 		if (type == 'E') {
 			parse_error_body(body, blen, err);
@@ -263,7 +263,7 @@ bool raw_login_error(const struct fw *fw, const char *user, const char *db, cons
 			size_t n = sizeof("SCRAM-SHA-256");
 
 			memcpy(out, "SCRAM-SHA-256", n);
-			put_be32(out + n, (uint32_t)strlen(first));
+			raw_put_be32(out + n, (uint32_t)strlen(first));
 			memcpy(out + n + 4, first, strlen(first));
 			raw_send_msg(fd, 'p', out, n + 4 + strlen(first));
 		} else if (code == 11) { /* SASLContinue: echo the nonce, prove nothing */
@@ -310,7 +310,7 @@ int raw_login_trust(const struct fw *fw, const char *user, const char *db)
 			ck_abort_msg("raw login as %s failed: %s %s", user, err.sqlstate,
 			             err.message);
 		}
-		ck_assert_msg(type != 'R' || (blen >= 4 && get_be32(body) == 0),
+		ck_assert_msg(type != 'R' || (blen >= 4 && raw_get_be32(body) == 0),
 		              "raw login as %s: fairway asked for a password (auth_type=trust?)",
 		              user);
 	}

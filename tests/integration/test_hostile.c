@@ -30,19 +30,6 @@
 static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
 static const uint8_t gssenc_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30};
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* ---- the daemon seen from outside ----------------------------------------- */
 
 static long rss_kb(const struct fw *fw)
@@ -169,7 +156,7 @@ static void stream_message(struct stream *s, uint8_t type, const uint8_t *body, 
 		s->rows++;
 		s->row_bytes += 5 + (long long)len;
 		if (len != 6 + BIG_ROW_WIDTH || body[0] != 0 || body[1] != 1 ||
-		    get_be32(body + 2) != BIG_ROW_WIDTH)
+		    raw_get_be32(body + 2) != BIG_ROW_WIDTH)
 			s->bad_rows++;
 		break;
 	case 'd':
@@ -187,15 +174,15 @@ static void stream_message(struct stream *s, uint8_t type, const uint8_t *body, 
 		break;
 	case 'K':
 		if (len == 8) {
-			s->key_pid = get_be32(body);
-			s->key_secret = get_be32(body + 4);
+			s->key_pid = raw_get_be32(body);
+			s->key_secret = raw_get_be32(body + 4);
 		}
 		break;
 	case 'E': {
 		uint8_t msg[4096] = {'E'};
 		size_t n = len + 5 <= sizeof(msg) ? len : sizeof(msg) - 5;
 
-		put_be32(msg + 1, (uint32_t)n + 4);
+		raw_put_be32(msg + 1, (uint32_t)n + 4);
 		memcpy(msg + 5, body, n);
 		raw_find_error(msg, n + 5, false, &s->err);
 		s->error = true;
@@ -216,7 +203,7 @@ static bool stream_until_rfq(struct stream *s, int timeout_ms)
 		size_t off = 0;
 
 		while (s->len - off >= 5) {
-			uint32_t mlen = get_be32(s->buf + off + 1);
+			uint32_t mlen = raw_get_be32(s->buf + off + 1);
 			uint8_t type = s->buf[off];
 
 			ck_assert_msg(mlen >= 4 && mlen + 1 <= sizeof(s->buf),
@@ -266,7 +253,7 @@ static bool send_query(int fd, const char *sql)
 
 	ck_assert(msg != NULL);
 	msg[0] = 'Q';
-	put_be32(msg + 1, (uint32_t)n + 4);
+	raw_put_be32(msg + 1, (uint32_t)n + 4);
 	memcpy(msg + 5, sql, n);
 	ok = raw_send(fd, msg, n + 5);
 	free(msg);
@@ -411,7 +398,7 @@ START_TEST(impossible_startup_lengths_get_08P01)
 		char what[64];
 		int fd = raw_connect(&fw);
 
-		put_be32(pkt, bad_lengths[i]);
+		raw_put_be32(pkt, bad_lengths[i]);
 		snprintf(what, sizeof(what), "startup length %u", bad_lengths[i]);
 		raw_send(fd, pkt, sizeof(pkt));
 		expect_error_and_close(fd, false, "08P01", what);
@@ -422,7 +409,7 @@ START_TEST(impossible_startup_lengths_get_08P01)
 		char what[64];
 		int fd = raw_connect(&fw);
 
-		put_be32(pkt, bad_lengths[i]);
+		raw_put_be32(pkt, bad_lengths[i]);
 		snprintf(what, sizeof(what), "startup length %u after 'N'", bad_lengths[i]);
 		raw_send(fd, ssl_request, sizeof(ssl_request));
 		raw_send(fd, pkt, sizeof(pkt));
@@ -445,7 +432,7 @@ START_TEST(impossible_message_lengths_after_login_get_08P01)
 			struct stream *s = stream_login(&fw);
 			char what[64];
 
-			put_be32(msg + 1, bad_lengths[i]);
+			raw_put_be32(msg + 1, bad_lengths[i]);
 			memcpy(msg + 5, "SELECT 1", 9);
 			snprintf(what, sizeof(what), "'%c' of length %u", types[t], bad_lengths[i]);
 			raw_send(s->fd, msg, sizeof(msg));
@@ -461,7 +448,7 @@ START_TEST(impossible_message_lengths_after_login_get_08P01)
 
 		ck_assert(send_query(s->fd, "BEGIN"));
 		ck_assert(stream_until_rfq(s, FW_WAIT_MS) && !s->error);
-		put_be32(msg + 1, bad_lengths[i]);
+		raw_put_be32(msg + 1, bad_lengths[i]);
 		snprintf(what, sizeof(what), "'Q' of length %u in a transaction", bad_lengths[i]);
 		raw_send(s->fd, msg, sizeof(msg));
 		expect_error_and_close(s->fd, false, "08P01", what);
@@ -510,7 +497,7 @@ static uint8_t *startup_with(size_t n_params, size_t value_len, size_t *len_out)
 	size_t len = 8;
 
 	ck_assert(p != NULL);
-	put_be32(p + 4, 3u << 16);
+	raw_put_be32(p + 4, 3u << 16);
 	len += (size_t)sprintf((char *)p + len, "user") + 1;
 	len += (size_t)sprintf((char *)p + len, FW_SUPERUSER) + 1;
 	for (size_t i = 0; i < n_params; i++) {
@@ -520,7 +507,7 @@ static uint8_t *startup_with(size_t n_params, size_t value_len, size_t *len_out)
 		p[len++] = 0;
 	}
 	p[len++] = 0;
-	put_be32(p, (uint32_t)len);
+	raw_put_be32(p, (uint32_t)len);
 	*len_out = len;
 	return p;
 }
@@ -620,10 +607,10 @@ START_TEST(cancel_request_flood_leaves_other_clients_and_fds_alone)
 		bool valid = i % 10 == 0;
 		int fd = raw_connect(&fw);
 
-		put_be32(req + 8, valid ? victim->key_pid : (uint32_t)i * 2654435761u);
-		put_be32(req + 12, valid ? victim->key_secret : (uint32_t)i);
+		raw_put_be32(req + 8, valid ? victim->key_pid : (uint32_t)i * 2654435761u);
+		raw_put_be32(req + 12, valid ? victim->key_secret : (uint32_t)i);
 		if (i % 3 == 1)
-			put_be32(req + 8, victim->key_pid); /* right pid, wrong key */
+			raw_put_be32(req + 8, victim->key_pid); /* right pid, wrong key */
 		raw_send(fd, req, sizeof(req));
 		close(fd);
 		if (i % 200 == 0)
@@ -780,7 +767,7 @@ START_TEST(copy_in_to_a_server_that_does_not_read_holds_the_client_back)
 		uint8_t *m = chunk + i * msg_len;
 
 		m[0] = 'd';
-		put_be32(m + 1, 4 + BIG_ROW_WIDTH);
+		raw_put_be32(m + 1, 4 + BIG_ROW_WIDTH);
 		memset(m + 5, 'x', BIG_ROW_WIDTH - 1);
 		m[5 + BIG_ROW_WIDTH - 1] = '\n';
 	}
@@ -866,7 +853,7 @@ static uint8_t *queries(const char *sql, size_t pad, size_t n, size_t *len_out)
 		uint8_t *m = buf + i * one;
 
 		m[0] = 'Q';
-		put_be32(m + 1, (uint32_t)body + 4);
+		raw_put_be32(m + 1, (uint32_t)body + 4);
 		memset(m + 5, ' ', body - 1);
 		memcpy(m + 5, sql, strlen(sql));
 		m[5 + body - 1] = 0;
