@@ -78,8 +78,10 @@ struct fairway {
 	struct event *reaper;               /* owned; frees the graveyard after the loop turn */
 	struct event *io_flusher;    /* owned; writes queued output after each batch (io.c) */
 	struct list_head io_flush;   /* struct io with output or read changes to apply */
+	bool io_in_read;             /* inside a plain read callback: it flushes at its end */
 	struct evbuffer *io_empty;   /* owned; io_input() of a connection with nothing read */
 	struct evbuffer *io_scratch; /* owned; output of a connection that could not get a buffer */
+	bool io_scratch_used;        /* io_scratch was handed out since the last flush */
 	struct io_block *io_blocks;  /* owned; spare read blocks (io.c) */
 	size_t n_io_blocks;
 	struct event *tick;         /* owned; housekeeping timer (timer.c) */

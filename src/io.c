@@ -94,7 +94,9 @@ static void queue_flush(struct io *io)
 	if (list_is_linked(&io->flush_link))
 		return;
 	list_add_tail(&io->fw->io_flush, &io->flush_link);
-	if (list_first(&io->fw->io_flush, struct io, flush_link) == io)
+	/* Inside a plain read callback the flush runs when it returns;
+	 * elsewhere the flusher event runs it after this loop turn. */
+	if (list_first(&io->fw->io_flush, struct io, flush_link) == io && !io->fw->io_in_read)
 		event_active(io->fw->io_flusher, EV_TIMEOUT, 0);
 }
 
@@ -126,7 +128,7 @@ void io_trim(struct io *io)
 
 static bool flush_one(struct io *io)
 {
-	size_t before = io->out != NULL ? evbuffer_get_length(io->out) : 0;
+	size_t left;
 
 	if (io->connecting || io->failed || io->fd < 0)
 		return true;
@@ -143,13 +145,16 @@ static bool flush_one(struct io *io)
 			event_del(io->ev_read);
 		io->read_added = io->want_read;
 	}
-	if (before == 0)
+	left = io->out != NULL ? evbuffer_get_length(io->out) : 0;
+	if (left == 0)
 		return true;
-	while (evbuffer_get_length(io->out) > 0) {
+	while (left > 0) {
 		int n = evbuffer_write(io->out, io->fd);
 
-		if (n > 0)
+		if (n > 0) {
+			left -= (size_t)n;
 			continue;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 			if (!arm_write(io)) {
 				io_fail(io, IO_EV_ERROR);
@@ -160,7 +165,7 @@ static bool flush_one(struct io *io)
 		io_fail(io, IO_EV_ERROR);
 		return false;
 	}
-	if (evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL) {
+	if (left <= io->low_mark && io->on_drained != NULL) {
 		/* on_drained may queue more output or free the io: look at it no more. */
 		io->on_drained(io, io->arg);
 		return true;
@@ -168,19 +173,25 @@ static bool flush_one(struct io *io)
 	return true;
 }
 
-static void flusher_cb(evutil_socket_t fd, short what, void *arg)
+static void flush_all(struct fairway *fw)
 {
-	struct fairway *fw = arg;
-
-	(void)fd;
-	(void)what;
 	while (!list_empty(&fw->io_flush)) {
 		struct io *io = list_first(&fw->io_flush, struct io, flush_link);
 
 		list_del(&io->flush_link);
 		flush_one(io);
 	}
-	evbuffer_drain(fw->io_scratch, evbuffer_get_length(fw->io_scratch));
+	if (fw->io_scratch_used) {
+		evbuffer_drain(fw->io_scratch, evbuffer_get_length(fw->io_scratch));
+		fw->io_scratch_used = false;
+	}
+}
+
+static void flusher_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_all(arg);
 }
 
 bool io_init(struct fairway *fw)
@@ -294,7 +305,16 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		io_fail(io, IO_EV_ERROR);
 		return;
 	}
-	io->on_read(io, io->arg);
+	{
+		/* The output this read produces is written when it has been
+		 * handled: no flusher event to schedule and run. */
+		struct fairway *fw = io->fw;
+
+		fw->io_in_read = true;
+		io->on_read(io, io->arg); /* may free io */
+		fw->io_in_read = false;
+		flush_all(fw);
+	}
 }
 
 static void write_cb(evutil_socket_t fd, short what, void *arg)
@@ -377,6 +397,7 @@ struct evbuffer *io_output(struct io *io)
 		/* Out of memory: the connection fails at the flush; the writes go
 		 * to a scratch buffer that the flusher empties. */
 		io->failed_alloc = true;
+		io->fw->io_scratch_used = true;
 		queue_flush(io);
 		return io->fw->io_scratch;
 	}

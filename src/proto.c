@@ -6,28 +6,6 @@
 #include <event2/buffer.h>
 #include <string.h>
 
-enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup, uint32_t max_body,
-                                  struct pg_msg_hdr *out)
-{
-	size_t hdr_len = startup ? 4 : 5;
-	uint32_t min_len = startup ? 8 : 4; /* startup: length + protocol code */
-	uint32_t len;
-
-	if (avail < hdr_len)
-		return PROTO_NEED_MORE;
-	memcpy(&len, buf + hdr_len - 4, sizeof(len));
-	len = ntohl(len);
-	if (len < min_len)
-		return PROTO_BAD_LENGTH;
-	/* The length word is an Int32: above INT32_MAX it is too big whatever
-	 * max_body says (PostgreSQL itself would read it as negative). */
-	if (len - 4 > max_body || len > INT32_MAX)
-		return PROTO_TOO_BIG;
-	out->type = startup ? 0 : buf[0];
-	out->body_len = len - 4;
-	return PROTO_OK;
-}
-
 void pkt_reader_init(struct pkt_reader *r, const uint8_t *buf, size_t len)
 {
 	r->p = buf;

@@ -30,8 +30,29 @@ struct pg_msg_hdr {
 	uint32_t body_len; /* bytes after the length word */
 };
 
-enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup, uint32_t max_body,
-                                  struct pg_msg_hdr *out);
+/* A message header: type byte (none for startup packets) and length word.
+ * Inline: it runs for every message on the data path. */
+static inline enum proto_status proto_parse_hdr(const uint8_t *buf, size_t avail, bool startup,
+                                                uint32_t max_body, struct pg_msg_hdr *out)
+{
+	size_t hdr_len = startup ? 4 : 5;
+	uint32_t min_len = startup ? 8 : 4; /* startup: length + protocol code */
+	uint32_t len;
+
+	if (avail < hdr_len)
+		return PROTO_NEED_MORE;
+	len = (uint32_t)buf[hdr_len - 4] << 24 | (uint32_t)buf[hdr_len - 3] << 16 |
+	      (uint32_t)buf[hdr_len - 2] << 8 | buf[hdr_len - 1];
+	if (len < min_len)
+		return PROTO_BAD_LENGTH;
+	/* The length word is an Int32: above INT32_MAX it is too big whatever
+	 * max_body says (PostgreSQL itself would read it as negative). */
+	if (len - 4 > max_body || len > INT32_MAX)
+		return PROTO_TOO_BIG;
+	out->type = startup ? 0 : buf[0];
+	out->body_len = len - 4;
+	return PROTO_OK;
+}
 
 /* A bounded reader over a message body. */
 struct pkt_reader {
