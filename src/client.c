@@ -760,13 +760,14 @@ static size_t forward_batch(struct client *c, struct server *sv, uint32_t max_bo
 		n = 5 + (size_t)h.body_len;
 		if (n > len - off)
 			break;
-		if (h.type == 'X')
-			break;
+		if (h.type == 'X' ||
+		    (h.type == 'Q' && c->ps != NULL && n > 5 && (p[off + 5] | 0x20) == 'd'))
+			break; /* Terminate; a Query that may be a DEALLOCATE */
 		switch (note_client_msg(c, sv, h.type, ps)) {
 		case MSG_FORWARD:
 			break;
 		case MSG_REWRITE: {
-			int plain = ps_client_plain(sv, &h, p + off);
+			int plain = ps_client_plain(c, sv, &h, p + off);
 
 			if (plain < 0) {
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
@@ -839,6 +840,12 @@ static void forward_to_server(struct client *c)
 			            st == PROTO_TOO_BIG ? "max_packet_size exceeded"
 			                                : "invalid packet length");
 			return;
+		}
+		if (h.type == 'Q' && c->ps != NULL && sv->expect_rfq <= 0 && !sv->ext_open &&
+		    sv->xact_status != 'E' && ps_client_deallocate(c, &h, sv->xact_status)) {
+			if (c->state != CL_ACTIVE)
+				return;
+			continue;
 		}
 		act = note_client_msg(c, sv, h.type, ps);
 		if (act == MSG_CLOSE) {
@@ -955,26 +962,35 @@ static void process_idle(struct client *c)
 	uint8_t hdr[5];
 	enum proto_status st;
 
-	if ((c->refusal != NULL || c->discard_tail) && !discard_refused(c))
-		return;
-	if (evbuffer_get_length(in) < 5)
-		return;
-	evbuffer_copyout(in, hdr, 5);
-	st = proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h);
-	if (st != PROTO_OK) {
-		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid packet length");
+	for (;;) {
+		if ((c->refusal != NULL || c->discard_tail) && !discard_refused(c))
+			return;
+		if (evbuffer_get_length(in) < 5)
+			return;
+		evbuffer_copyout(in, hdr, 5);
+		st = proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h);
+		if (st != PROTO_OK) {
+			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid packet length");
+			return;
+		}
+		if (h.type == 'X') {
+			client_close(c, "client close request");
+			return;
+		}
+		if (c->fw->shutdown == SHUTDOWN_WAIT_SERVERS) {
+			client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
+			return;
+		}
+		/* Answered without a server: on to the next message. */
+		if (h.type == 'Q' && c->ps != NULL && ps_client_deallocate(c, &h, 'I')) {
+			if (c->state != CL_IDLE)
+				return;
+			continue;
+		}
+		io_read_off(c->io);
+		pool_request(c);
 		return;
 	}
-	if (h.type == 'X') {
-		client_close(c, "client close request");
-		return;
-	}
-	if (c->fw->shutdown == SHUTDOWN_WAIT_SERVERS) {
-		client_fail(c, SQLSTATE_ADMIN_SHUTDOWN, "pooler is shutting down");
-		return;
-	}
-	io_read_off(c->io);
-	pool_request(c);
 }
 
 void client_process(struct client *c)

@@ -19,8 +19,10 @@
 #include "ps_forward.h"
 
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client.h"
 #include "config.h"
@@ -126,6 +128,52 @@ static enum ps_fwd oom(struct client *c)
 	return PS_FWD_FAILED;
 }
 
+/* An unnamed Parse of "DEALLOCATE name" (psycopg 3 sends its evictions so,
+ * with the extended protocol) for one of the client's names: the server
+ * deallocates the statement's server-side name instead, after preparing it
+ * there if needed, and both the client and the server forget it.  PASS when
+ * it is anything else. */
+static enum ps_fwd on_parse_deallocate(struct client *c, struct server *sv, const uint8_t *body,
+                                       size_t len)
+{
+	struct ps_registry *reg = &c->fw->prepared;
+	char name[PS_CLIENT_NAME_MAX], sql[PS_NAME_MAX + 16];
+	const uint8_t *query = body + 1, *query_end, *tail;
+	struct ps_stmt *st;
+	struct evbuffer *out;
+	bool ok;
+
+	if (c->ps == NULL || len < 2 || (query_end = memchr(query, '\0', len - 1)) == NULL ||
+	    !ps_parse_deallocate(query, (size_t)(query_end - query), name, sizeof(name)) ||
+	    (st = ps_client_find(c->ps, name)) == NULL)
+		return PS_FWD_PASS;
+	tail = query_end + 1; /* parameter types, unchanged */
+	if (!ensure_prepared(c, sv, st))
+		return oom(c);
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+	out = io_output(sv->io);
+	{
+		uint32_t body_len = (uint32_t)(1 + strlen(sql) + 1 + (size_t)(body + len - tail));
+		uint8_t hdr[6] = {'P',
+		                  (uint8_t)((body_len + 4) >> 24),
+		                  (uint8_t)((body_len + 4) >> 16),
+		                  (uint8_t)((body_len + 4) >> 8),
+		                  (uint8_t)(body_len + 4),
+		                  '\0'};
+
+		ok = evbuffer_add(out, hdr, sizeof(hdr)) == 0 &&
+		     evbuffer_add(out, sql, strlen(sql) + 1) == 0 &&
+		     (tail == body + len ||
+		      evbuffer_add(out, tail, (size_t)(body + len - tail)) == 0) &&
+		     ps_expect(sv->ps, sv->syncs_sent, PS_REPLY_FORWARD, false, NULL, NULL);
+	}
+	if (!ok)
+		return oom(c);
+	ps_server_remove(sv->ps, reg, st);
+	ps_client_remove(c->ps, reg, name); /* st may be freed from here on */
+	return PS_FWD_DONE;
+}
+
 static enum ps_fwd on_parse(struct client *c, struct server *sv, const uint8_t *body, size_t len)
 {
 	struct ps_registry *reg = &c->fw->prepared;
@@ -144,6 +192,10 @@ static enum ps_fwd on_parse(struct client *c, struct server *sv, const uint8_t *
 		return PS_FWD_FAILED;
 	}
 	if (name[0] == '\0') {
+		enum ps_fwd r = on_parse_deallocate(c, sv, body, len);
+
+		if (r != PS_FWD_PASS)
+			return r;
 		/* The unnamed statement is the client's own for this transaction. */
 		return ps_expect(ps, sv->syncs_sent, PS_REPLY_FORWARD, false, NULL, NULL)
 		           ? PS_FWD_PASS
@@ -270,11 +322,13 @@ static enum ps_fwd on_bind(struct client *c, struct server *sv, const struct pg_
 
 /* The unnamed statement and portals are the client's own: forwarded as
  * they are, which the first bytes of the body tell (Bind needs on_bind). */
-static bool plainly_forwarded(const struct pg_msg_hdr *h, const uint8_t *p, size_t n)
+static bool plainly_forwarded(const struct client *c, const struct pg_msg_hdr *h, const uint8_t *p,
+                              size_t n)
 {
 	switch (h->type) {
 	case 'P':
-		return n >= 6 && p[5] == '\0';
+		/* An unnamed Parse of "DEALLOCATE name" is looked at (on_parse). */
+		return n >= 6 && p[5] == '\0' && !(c->ps != NULL && n >= 7 && (p[6] | 0x20) == 'd');
 	case 'B':
 		return n >= 7 && p[5] == '\0' && p[6] == '\0';
 	case 'D':
@@ -285,9 +339,11 @@ static bool plainly_forwarded(const struct pg_msg_hdr *h, const uint8_t *p, size
 	}
 }
 
-int ps_client_plain(struct server *sv, const struct pg_msg_hdr *h, const uint8_t *msg)
+int ps_client_plain(const struct client *c, struct server *sv, const struct pg_msg_hdr *h,
+                    const uint8_t *msg)
 {
-	if (!plainly_forwarded(h, msg, 5 + (size_t)h->body_len < 7 ? 5 + (size_t)h->body_len : 7))
+	if (!plainly_forwarded(c, h, msg,
+	                       5 + (size_t)h->body_len < 7 ? 5 + (size_t)h->body_len : 7))
 		return 0;
 	if ((h->type == 'P' || h->type == 'C') &&
 	    (server_books(sv) == NULL ||
@@ -310,7 +366,7 @@ enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_m
 	p = evbuffer_pullup(in, (ssize_t)peek);
 	if (p == NULL)
 		return oom(c);
-	switch (ps_client_plain(sv, h, p)) {
+	switch (ps_client_plain(c, sv, h, p)) {
 	case 1:
 		return PS_FWD_PASS;
 	case -1:
@@ -343,6 +399,95 @@ enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_m
 	if (r == PS_FWD_DONE)
 		evbuffer_drain(in, 5 + (size_t)h->body_len);
 	return r;
+}
+
+/* --- SQL-level DEALLOCATE of a client's protocol-level name ----------------- */
+
+static bool is_space(uint8_t ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
+}
+
+/* Skips one keyword (case-insensitive) followed by a space; false if absent. */
+static bool skip_keyword(const uint8_t **p, const uint8_t *end, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if ((size_t)(end - *p) <= n || strncasecmp((const char *)*p, kw, n) != 0 ||
+	    !is_space((*p)[n]))
+		return false;
+	*p += n;
+	while (*p < end && is_space(**p))
+		(*p)++;
+	return true;
+}
+
+bool ps_parse_deallocate(const uint8_t *q, size_t len, char *name, size_t name_size)
+{
+	const uint8_t *p = q, *end = q + len;
+	size_t n = 0;
+
+	while (end > p && (end[-1] == '\0' || is_space(end[-1]) || end[-1] == ';'))
+		end--;
+	while (p < end && is_space(*p))
+		p++;
+	if (!skip_keyword(&p, end, "DEALLOCATE"))
+		return false;
+	(void)skip_keyword(&p, end, "PREPARE");
+	if (p < end && *p == '"') {
+		/* A quoted name, "" standing for one quote. */
+		for (p++; p < end; p++) {
+			if (*p == '"') {
+				if (p + 1 < end && p[1] == '"') {
+					p++;
+				} else {
+					p++;
+					break;
+				}
+			}
+			if (*p == '\0' || n + 1 >= name_size)
+				return false;
+			name[n++] = (char)*p;
+		}
+		if (p != end || n == 0 || q[(size_t)(p - q) - 1] != '"')
+			return false;
+	} else {
+		/* An unquoted name: folded to lower case, as PostgreSQL does. */
+		for (; p < end; p++) {
+			uint8_t ch = *p;
+
+			if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			      (n > 0 && ((ch >= '0' && ch <= '9') || ch == '$'))) ||
+			    n + 1 >= name_size)
+				return false;
+			name[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		}
+		/* DEALLOCATE ALL is the server's business. */
+		if (n == 0 || (n == 3 && memcmp(name, "all", 3) == 0))
+			return false;
+	}
+	name[n] = '\0';
+	return true;
+}
+
+bool ps_client_deallocate(struct client *c, const struct pg_msg_hdr *h, char xact_status)
+{
+	struct evbuffer *in = io_input(c->io), *out = io_output(c->io);
+	char name[PS_CLIENT_NAME_MAX];
+	const uint8_t *p;
+
+	if (c->ps == NULL || h->type != 'Q' || h->body_len > PS_CLIENT_NAME_MAX + 64 ||
+	    evbuffer_get_length(in) < 5 + (size_t)h->body_len)
+		return false;
+	p = evbuffer_pullup(in, 5 + (ssize_t)h->body_len);
+	if (p == NULL || !ps_parse_deallocate(p + 5, h->body_len, name, sizeof(name)) ||
+	    !ps_client_remove(c->ps, &c->fw->prepared, name))
+		return false;
+	/* The statement stays prepared on the servers for other clients. */
+	evbuffer_drain(in, 5 + (size_t)h->body_len);
+	if (!proto_put_command_complete(out, "DEALLOCATE") || !proto_put_rfq(out, xact_status))
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
+	return true;
 }
 
 enum ps_srv ps_server_msg(struct server *sv, const struct pg_msg_hdr *h, size_t avail)

@@ -28,10 +28,22 @@ bool ps_wanted(const struct client *c);
  * first 7 bytes or all of it) goes to the server unchanged: the unnamed
  * statement and portals are the client's own.  1 = yes (its reply, if any,
  * is queued in its place), 0 = it needs ps_client_msg(), -1 = out of memory. */
-int ps_client_plain(struct server *sv, const struct pg_msg_hdr *h, const uint8_t *msg);
+int ps_client_plain(const struct client *c, struct server *sv, const struct pg_msg_hdr *h,
+                    const uint8_t *msg);
 /* A Parse, Bind, Describe or Close whose 5-byte header is h, at the front of
  * the client's input. */
 enum ps_fwd ps_client_msg(struct client *c, struct server *sv, const struct pg_msg_hdr *h);
+
+/* SQL-level "DEALLOCATE [PREPARE] name" of one of the client's
+ * protocol-level names (drivers such as psycopg 3 send it): the name is
+ * forgotten and the client answered (CommandComplete, ReadyForQuery with
+ * xact_status) without a server.  Only for a Query that is whole in the
+ * input and names a statement the client has; false otherwise (it goes to
+ * the server as usual). */
+bool ps_client_deallocate(struct client *c, const struct pg_msg_hdr *h, char xact_status);
+/* The statement name of "DEALLOCATE [PREPARE] name" (unquoted names folded
+ * to lower case); false for anything else, DEALLOCATE ALL included. */
+bool ps_parse_deallocate(const uint8_t *q, size_t len, char *name, size_t name_size);
 
 enum ps_srv {
 	PS_SRV_PASS, /* stream the message to the client as usual */

@@ -156,8 +156,9 @@ def edges(user, password):
     done.append("pipeline")
 
     # 6. More statements than psycopg's cache (prepared_max): it evicts the
-    # oldest with SQL "DEALLOCATE name", which a pooler that renames
-    # statements cannot follow.  Reported, not counted as a failure.
+    # oldest with SQL "DEALLOCATE name" (extended protocol), which a pooler
+    # that renames statements must follow.  Reported, not counted as a
+    # failure (PgBouncer does not follow it).
     conn.prepared_max = 5
     note = "prepared_max eviction (SQL DEALLOCATE name) works"
     try:

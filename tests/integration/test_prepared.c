@@ -278,6 +278,67 @@ START_TEST(deallocate_all_and_discard_all_forget_statements)
 }
 END_TEST
 
+/* SQL-level DEALLOCATE of a protocol-level name (psycopg 3 sends it past
+ * prepare_threshold's cache): the client's name goes, outside and inside a
+ * transaction, and an unknown name still gets PostgreSQL's error. */
+START_TEST(sql_deallocate_forgets_a_protocol_level_name)
+{
+	struct fw fw;
+	PGconn *c;
+
+	fw_start(&fw, TXN_POOL(1), NULL, NULL, NULL);
+	c = fw_connect_ok(&fw, FW_AS_SUPER);
+	prepare_ok(c, "_pg3_1", "SELECT 21", 0);
+	prepare_ok(c, "Mixed", "SELECT 22", 0);
+	prepare_ok(c, "s3", "SELECT 23", 0);
+	ck_assert_int_eq(exec_prepared_ll(c, "_pg3_1", NULL), 21);
+	PQclear(exec_ok(c, "DEALLOCATE _pg3_1"));
+	expect_result_error(PQexecPrepared(c, "_pg3_1", 0, NULL, NULL, NULL, 0), "26000",
+	                    "EXECUTE after DEALLOCATE");
+	PQclear(exec_ok(c, "deallocate prepare \"Mixed\";"));
+	expect_result_error(PQexecPrepared(c, "Mixed", 0, NULL, NULL, NULL, 0), "26000",
+	                    "EXECUTE after quoted DEALLOCATE");
+	PQclear(exec_ok(c, "BEGIN"));
+	ck_assert_int_eq(exec_prepared_ll(c, "s3", NULL), 23);
+	PQclear(exec_ok(c, "DEALLOCATE s3"));
+	ck_assert_int_eq(query_ll(c, "SELECT 24"), 24); /* the transaction goes on */
+	PQclear(exec_ok(c, "COMMIT"));
+	expect_result_error(PQexecPrepared(c, "s3", 0, NULL, NULL, NULL, 0), "26000",
+	                    "EXECUTE after DEALLOCATE in a transaction");
+	expect_query_error(c, "DEALLOCATE nosuch", "26000", NULL);
+	/* The extended protocol (psycopg 3's evictions): the server deallocates
+	 * the server-side name, on whichever server the client has now. */
+	prepare_ok(c, "_pg3_9", "SELECT 26", 0);
+	{
+		PGconn *other = fw_connect_ok(&fw, FW_AS_SUPER);
+
+		prepare_ok(other, "o1", "SELECT 26", 0); /* the same text: shared */
+		ck_assert_int_eq(exec_prepared_ll(other, "o1", NULL), 26);
+		PQclear(exec_ok(c, "BEGIN"));
+		{
+			PGresult *res =
+			    PQexecParams(c, "DEALLOCATE _pg3_9", 0, NULL, NULL, NULL, NULL, 0);
+
+			ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK,
+			              "extended DEALLOCATE: %s", PQerrorMessage(c));
+			ck_assert_str_eq(PQcmdStatus(res), "DEALLOCATE");
+			PQclear(res);
+		}
+		PQclear(exec_ok(c, "COMMIT"));
+		expect_result_error(PQexecPrepared(c, "_pg3_9", 0, NULL, NULL, NULL, 0), "26000",
+		                    "EXECUTE after extended DEALLOCATE");
+		/* other's statement was prepared on the same server: it comes back. */
+		ck_assert_int_eq(exec_prepared_ll(other, "o1", NULL), 26);
+		PQfinish(other);
+	}
+	/* The name can be prepared again. */
+	prepare_ok(c, "_pg3_1", "SELECT 25", 0);
+	ck_assert_int_eq(exec_prepared_ll(c, "_pg3_1", NULL), 25);
+	PQfinish(c);
+	fw_stop(&fw);
+}
+END_TEST
+
 /* A pipeline of prepares and executions with an error in the middle: the
  * statements before it work, those after it in the same Sync are skipped. */
 START_TEST(pipelines_with_an_error_keep_order)
@@ -479,6 +540,7 @@ Suite *prepared_suite(void)
 	tcase_add_test(tc, describe_prepared_reports_parameters_and_columns);
 	tcase_add_test(tc, deallocate_all_and_discard_all_forget_statements);
 	tcase_add_test(tc, pipelines_with_an_error_keep_order);
+	tcase_add_test(tc, sql_deallocate_forgets_a_protocol_level_name);
 	tcase_add_test(tc, large_bind_parameters_pass_intact);
 	tcase_add_test(tc, close_statement_forgets_the_name);
 	tcase_add_test(tc, pgbench_prepared_mode_with_a_small_pool);

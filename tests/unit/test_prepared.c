@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "prepared.h"
+#include "ps_forward.h"
 #include "suites.h"
 
 static struct ps_stmt *get(struct ps_registry *reg, const char *text)
@@ -210,6 +211,37 @@ START_TEST(a_failed_batch_forgets_its_parses_only)
 }
 END_TEST
 
+static bool dealloc(const char *sql, char *name)
+{
+	return ps_parse_deallocate((const uint8_t *)sql, strlen(sql) + 1, name, 64);
+}
+
+START_TEST(deallocate_statements_are_recognised_as_postgresql_reads_them)
+{
+	char name[64];
+
+	ck_assert(dealloc("DEALLOCATE _pg3_5", name));
+	ck_assert_str_eq(name, "_pg3_5");
+	ck_assert(dealloc("  deallocate prepare S1 ;  ", name));
+	ck_assert_str_eq(name, "s1"); /* unquoted names fold to lower case */
+	ck_assert(dealloc("DEALLOCATE \"My \"\"Stmt\"\"\";", name));
+	ck_assert_str_eq(name, "My \"Stmt\"");
+	ck_assert(dealloc("DEALLOCATE\tPREPARE\n\"prepare\"", name));
+	ck_assert_str_eq(name, "prepare");
+	/* Not ours: ALL, other statements, two statements, odd names. */
+	ck_assert(!dealloc("DEALLOCATE ALL", name));
+	ck_assert(!dealloc("DEALLOCATE PREPARE ALL", name));
+	ck_assert(!dealloc("DEALLOCATE", name));
+	ck_assert(!dealloc("DEALLOCATEs1", name));
+	ck_assert(!dealloc("SELECT 1", name));
+	ck_assert(!dealloc("DEALLOCATE s1; SELECT 1", name));
+	ck_assert(!dealloc("DEALLOCATE s1 s2", name));
+	ck_assert(!dealloc("DEALLOCATE 1abc", name));
+	ck_assert(!dealloc("DEALLOCATE \"unterminated", name));
+	ck_assert(!dealloc("DEALLOCATE \"\"", name));
+}
+END_TEST
+
 Suite *prepared_suite(void)
 {
 	Suite *s = suite_create("prepared");
@@ -221,6 +253,7 @@ Suite *prepared_suite(void)
 	tcase_add_test(tc, server_cache_evicts_the_least_recently_used);
 	tcase_add_test(tc, replies_come_back_in_order);
 	tcase_add_test(tc, a_failed_batch_forgets_its_parses_only);
+	tcase_add_test(tc, deallocate_statements_are_recognised_as_postgresql_reads_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
