@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, histogram_suite());
 	srunner_add_suite(sr, params_suite());
+	srunner_add_suite(sr, admin_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

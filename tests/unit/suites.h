@@ -12,5 +12,6 @@ Suite *scram_suite(void);
 Suite *sched_suite(void);
 Suite *histogram_suite(void);
 Suite *params_suite(void);
+Suite *admin_suite(void);
 
 #endif
