@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* One parsed line before sorting; seq keeps file order for "later wins". */
 struct pending {
@@ -225,6 +226,7 @@ bool authfile_load(const char *path, struct auth_entry **out, size_t *n_out,
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 	bool ok;
 	int saved;
 
@@ -232,6 +234,12 @@ bool authfile_load(const char *path, struct auth_entry **out, size_t *n_out,
 	*n_out = 0;
 	if (f == NULL)
 		return false;
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/zero would be read until memory runs out, a FIFO blocks */
+		fclose(f);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return false;
+	}
 	for (;;) {
 		size_t got;
 
