@@ -1,0 +1,62 @@
+/* libFuzzer harness: the configuration reader (src/config.c with inih),
+ * loading the input as a whole pgbouncer.ini from a temporary file, the way
+ * the daemon and RELOAD load it.  A configuration that loads must also show
+ * (SHOW CONFIG rows) without trouble. */
+#include <assert.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void on_report(void *arg, bool is_error, const char *msg)
+{
+	(void)arg;
+	(void)is_error;
+	assert(msg != NULL && strlen(msg) < 1024);
+}
+
+static void on_row(void *arg, const char *key, const char *value, const char *dflt,
+                   const char *changeable)
+{
+	(void)arg;
+	(void)changeable;
+	assert(key != NULL && value != NULL && dflt != NULL && changeable != NULL);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	int fd;
+
+	(void)argc;
+	(void)argv;
+	snprintf(path, sizeof(path), "/tmp/fairway-fuzz-config-%d.ini", (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		abort();
+	close(fd);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	FILE *f = fopen(path, "w");
+	struct config *cfg;
+
+	if (f == NULL || (size > 0 && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
+		abort();
+	cfg = config_load(path, on_report, NULL);
+	if (cfg != NULL) {
+		config_show(cfg, on_row, NULL);
+		config_free(cfg);
+	}
+	return 0;
+}
