@@ -83,6 +83,21 @@ SEEDS = {
         "options": startup([("user", "app"), ("options", "-c search_path=x"),
                             ("replication", "false"), ("DateStyle", "ISO, DMY")]),
     },
+    "client": {
+        "md5_login": startup(PSQL) + msg(b"p", cstr(b"md5a3556571e93b0d20722ba62be61e8c2d")),
+        "scram_login": SSL + startup([("user", "user"), ("database", "app")]) +
+                       sasl_initial(C_FIRST) + msg(b"p", C_FINAL),
+        "plain_unknown_db": startup([("user", "plain"), ("database", "nosuch"),
+                                     ("application_name", "x"), ("search_path", "a,b")]) +
+                            msg(b"p", cstr(b"pencil")) + msg(b"Q", cstr(b"SELECT 1")),
+        "console": startup([("user", "app"), ("database", "pgbouncer")]) +
+                   msg(b"p", cstr(b"md5a3556571e93b0d20722ba62be61e8c2d")) +
+                   msg(b"Q", cstr(b"SHOW POOLS")),
+        "cancel": CANCEL,
+        "pq_options": GSS + startup([("user", "app"), ("_pq_.x", "1"), ("options", "-c a=b")],
+                                    code=196610),
+        "bad_param": startup([("user", "app"), ("nosuchparam", "1")]),
+    },
     "frontend": {
         "simple_query": msg(b"Q", cstr(b"SELECT 1")) + msg(b"X"),
         "console": msg(b"Q", cstr(b"SHOW POOLS;")) + msg(b"Q", cstr(b"SET pool_mode = 'session'")),
