@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -57,6 +58,42 @@ static void check_words(const char *q, size_t buflen)
 	free(buf);
 }
 
+struct shown {
+	const char *key;
+	char value[2048];
+	bool found;
+};
+
+static void find_row(void *arg, const char *key, const char *value, const char *dflt,
+                     const char *changeable)
+{
+	struct shown *sh = arg;
+
+	(void)dflt;
+	(void)changeable;
+	if (strcasecmp(key, sh->key) == 0) {
+		snprintf(sh->value, sizeof(sh->value), "%s", value);
+		sh->found = true;
+	}
+}
+
+/* What SHOW CONFIG says a key holds must be accepted by SET and mean the same. */
+static void check_shown_value_sets_back(const struct config *cfg, const char *key)
+{
+	struct shown first = {.key = key}, again = {.key = key};
+	struct config *cfg2;
+	char err[256];
+
+	config_show(cfg, find_row, &first);
+	if (!first.found)
+		return;
+	cfg2 = config_with_set(cfg, key, first.value, err, sizeof(err));
+	assert(cfg2 != NULL);
+	config_show(cfg2, find_row, &again);
+	assert(again.found && strcmp(first.value, again.value) == 0);
+	config_free(cfg2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *q = malloc(size + 1), key[128], value[1024], err[256];
@@ -72,9 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(key[0] != '\0' && !isspace((unsigned char)key[0]));
 		assert(!isspace((unsigned char)key[strlen(key) - 1]));
 		cfg = config_with_set(base, key, value, err, sizeof(err));
-		if (cfg != NULL)
+		if (cfg != NULL) {
+			check_shown_value_sets_back(cfg, key);
 			config_free(cfg);
-		else
+		} else
 			assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 	}
 	free(q);
