@@ -1,7 +1,7 @@
 /* libFuzzer harness: the configuration reader (src/config.c with inih),
  * loading the input as a whole pgbouncer.ini from a temporary file, the way
- * the daemon and RELOAD load it.  A configuration that loads must also show
- * (SHOW CONFIG rows) without trouble. */
+ * the daemon and RELOAD load it.  In a configuration that loads, every
+ * value SHOW CONFIG shows must be accepted back by the console's SET. */
 #include <assert.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,12 +24,21 @@ static void on_report(void *arg, bool is_error, const char *msg)
 	assert(msg != NULL && strlen(msg) < 1024);
 }
 
+/* Every value SHOW CONFIG shows must be accepted back by the console's SET
+ * (unless the key needs a restart). */
 static void on_row(void *arg, const char *key, const char *value, const char *dflt,
                    const char *changeable)
 {
-	(void)arg;
-	(void)changeable;
+	const struct config *cfg = arg;
+	struct config *again;
+	char err[256];
+
 	assert(key != NULL && value != NULL && dflt != NULL && changeable != NULL);
+	again = config_with_set(cfg, key, value, err, sizeof(err));
+	if (again != NULL)
+		config_free(again);
+	else
+		assert(strstr(err, "cannot be changed without a restart") != NULL);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -55,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	cfg = config_load(path, on_report, NULL);
 	if (cfg != NULL) {
-		config_show(cfg, on_row, NULL);
+		config_show(cfg, on_row, cfg);
 		config_free(cfg);
 	}
 	return 0;
