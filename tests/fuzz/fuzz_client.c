@@ -25,6 +25,21 @@
 
 static struct fairway fw;
 
+static char dir[] = "/tmp/fairway-fuzz-client-XXXXXX";
+
+/* Leaves nothing behind in /tmp: files, listening socket, directory. */
+static void remove_dir(void)
+{
+	static const char *const names[] = {"fairway.ini", "userlist.txt", ".s.PGSQL.6432"};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +53,6 @@ static void write_file(const char *path, const char *text)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char dir[] = "/tmp/fairway-fuzz-client-XXXXXX";
 	static const struct log_settings quiet = {.quiet = true};
 	char ini[128], users[128], text[1024];
 	struct config *cfg;
@@ -47,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(remove_dir);
 	snprintf(ini, sizeof(ini), "%s/fairway.ini", dir);
 	snprintf(users, sizeof(users), "%s/userlist.txt", dir);
 	write_file(users, "\"app\" \"md5240aeccb7a1d859a99844d012bfe74cc\"\n"

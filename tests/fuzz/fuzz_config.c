@@ -41,6 +41,11 @@ static void on_row(void *arg, const char *key, const char *value, const char *df
 		assert(strstr(err, "cannot be changed without a restart") != NULL);
 }
 
+static void remove_file(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd;
@@ -52,6 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fd < 0)
 		abort();
 	close(fd);
+	atexit(remove_file);
 	return 0;
 }
 
