@@ -3,6 +3,9 @@
 # that adds only those missing.  The caller defines say().
 PACKAGES="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
 libinih-dev check libpq-dev postgresql postgresql-contrib pgbouncer openssl"
+# Only contrib/fuzz.sh needs these (clang with libFuzzer).
+# shellcheck disable=SC2034 # used by contrib/fuzz.sh
+FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
 install_missing() {
 	missing=""

@@ -58,8 +58,7 @@ void admin_welcome(struct client *c)
 	client_process(c);
 }
 
-/* Splits a command into at most max words (copies into buf, case kept). */
-static size_t split_words(const char *q, char *buf, size_t buflen, char **words, size_t max)
+size_t admin_split_words(const char *q, char *buf, size_t buflen, char **words, size_t max)
 {
 	size_t n = 0, used = 0;
 
@@ -110,20 +109,19 @@ static struct database *named_db(struct client *c, const char *name, struct evbu
 	return db;
 }
 
-/* SET key = value: everything after SET, with optional quotes on value. */
-static bool admin_set(struct client *c, const char *q, struct evbuffer *out)
+bool admin_parse_set(const char *q, char *key, size_t key_size, char *value, size_t value_size)
 {
-	char key[128], value[1024], err[256];
 	const char *eq;
 	size_t klen, vlen;
-	struct config *ncfg;
 
-	while (isspace((unsigned char)*q))
+	while (isspace((unsigned char)*q) || *q == ';')
 		q++;
-	q += 3; /* SET */
+	if (strncasecmp(q, "SET", 3) != 0 || !isspace((unsigned char)q[3]))
+		return false;
+	q += 3;
 	eq = strchr(q, '=');
 	if (eq == NULL)
-		return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SET key = value");
+		return false;
 	while (isspace((unsigned char)*q))
 		q++;
 	klen = (size_t)(eq - q);
@@ -139,12 +137,23 @@ static bool admin_set(struct client *c, const char *q, struct evbuffer *out)
 		eq++;
 		vlen -= 2;
 	}
-	if (klen == 0 || klen >= sizeof(key) || vlen >= sizeof(value))
-		return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SET key = value");
+	if (klen == 0 || klen >= key_size || vlen >= value_size)
+		return false;
 	memcpy(key, q, klen);
 	key[klen] = '\0';
 	memcpy(value, eq, vlen);
 	value[vlen] = '\0';
+	return true;
+}
+
+/* SET key = value: everything after SET, with optional quotes on value. */
+static bool admin_set(struct client *c, const char *q, struct evbuffer *out)
+{
+	char key[128], value[1024], err[256];
+	struct config *ncfg;
+
+	if (!admin_parse_set(q, key, sizeof(key), value, sizeof(value)))
+		return send_error(out, SQLSTATE_SYNTAX_ERROR, "syntax error: SET key = value");
 	ncfg = config_with_set(c->fw->cfg, key, value, err, sizeof(err));
 	if (ncfg == NULL)
 		return send_error(out, SQLSTATE_PROTOCOL_VIOLATION, err);
@@ -158,7 +167,7 @@ static bool admin_command(struct client *c, const char *q, struct evbuffer *out)
 {
 	struct fairway *fw = c->fw;
 	char buf[512], *w[4];
-	size_t n = split_words(q, buf, sizeof(buf), w, 4);
+	size_t n = admin_split_words(q, buf, sizeof(buf), w, 4);
 	bool ok = true;
 	struct database *db = NULL;
 

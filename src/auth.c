@@ -389,17 +389,13 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 {
 	const char *secret = user_secret(c);
 	struct scram_secret sec;
-	struct pkt_reader r;
 	const char *mech;
 	const uint8_t *data;
-	uint32_t dlen;
+	size_t dlen;
 	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128];
 
-	pkt_reader_init(&r, body, len);
-	mech = pkt_get_str(&r);
-	dlen = pkt_get_u32(&r);
-	if (mech == NULL || r.failed || strcmp(mech, "SCRAM-SHA-256") != 0 ||
-	    dlen > pkt_remaining(&r) || (data = pkt_get_bytes(&r, dlen)) == NULL) {
+	if (proto_parse_sasl_initial(body, len, &mech, &data, &dlen) != PROTO_OK ||
+	    strcmp(mech, "SCRAM-SHA-256") != 0 || data == NULL) {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed SASL initial response");
 		return;
 	}
@@ -473,15 +469,12 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 void auth_handle(struct client *c, const uint8_t *body, size_t len)
 {
 	const char *secret = user_secret(c);
-	struct pkt_reader r;
 	const char *given;
 
 	switch (c->auth_step) {
 	case AUTH_STEP_PASSWORD:
 	case AUTH_STEP_MD5:
-		pkt_reader_init(&r, body, len);
-		given = pkt_get_str(&r);
-		if (given == NULL) {
+		if (proto_parse_password(body, len, &given) != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed password packet");
 			return;
 		}

@@ -19,7 +19,8 @@ bool authfile_parse(const char *buf, size_t len, const char *name, struct auth_e
 
 /* Reads and parses the file at path (relative paths are relative to the
  * current directory, as in PgBouncer).  False with errno set when the file
- * cannot be read, or ENOMEM. */
+ * cannot be read, EINVAL when it is not a regular file (a device or FIFO
+ * would never end or block), EISDIR for a directory, or ENOMEM. */
 bool authfile_load(const char *path, struct auth_entry **out, size_t *n_out,
                    config_report_fn report, void *arg);
 

@@ -746,6 +746,13 @@ static bool push_file(struct cfg_load *ld, const char *path)
 			    strerror(e), ld->file, ld->lineno);
 		return false;
 	}
+	if (ld->depth > 0 && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/zero would grow one line forever, a FIFO or /dev/stdin block */
+		say(ld, true, "%%include file %s is not a regular file (%s:%d)", path, ld->file,
+		    ld->lineno);
+		fclose(f);
+		return false;
+	}
 	if (fstat(fileno(f), &st) == 0) {
 		for (int i = 0; i < ld->depth; i++) {
 			if (ld->stack[i].dev == st.st_dev && ld->stack[i].ino == st.st_ino) {
@@ -947,7 +954,8 @@ static void load_auth_file(struct cfg_load *ld)
 	         cfg->auth_type == AUTH_PLAIN || cfg->auth_type == AUTH_TRUST ||
 	         cfg->auth_type == AUTH_HBA;
 	if (!authfile_load(cfg->auth_file, &cfg->auth, &cfg->n_auth, ld->report, ld->arg))
-		say(ld, needed, "could not open auth_file %s: %s", cfg->auth_file, strerror(errno));
+		say(ld, needed, "could not open auth_file %s: %s", cfg->auth_file,
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
 }
 
 /* auth_type = hba: the ident maps, then the rules (whose map= must name a

@@ -90,8 +90,9 @@ static bool read_value(const char *text, const char **pp, struct strbuf *sb,
 
 			if (*p == '\0')
 				return fail(err, text, open, "unterminated quoted value");
-			if ((p[0] == '\'' && p[1] == '\'') || (p[0] == '\\' && p[1] == '\''))
-				p++;
+			if ((p[0] == '\'' && p[1] == '\'') ||
+			    (p[0] == '\\' && (p[1] == '\'' || p[1] == '\\')))
+				p++; /* '' and \' are a quote, \\ is a backslash */
 			else if (*p == '\'')
 				break;
 			c = *p++;

@@ -135,7 +135,9 @@ bool daemon_init(struct fairway *fw, struct config *cfg)
 		return false;
 	}
 	if (!params_names_init(&fw->tracked, cfg->track_extra_parameters)) {
-		log_error("too many parameters in track_extra_parameters");
+		log_error("track_extra_parameters: more than %d parameters, or a name that is "
+		          "not a parameter name",
+		          PARAM_SLOTS - 6);
 		return false;
 	}
 	if (!daemon_build_tls(fw, cfg, true))

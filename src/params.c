@@ -118,8 +118,24 @@ static const char *const always_tracked[] = {
 };
 _Static_assert(PARAM_SLOT_APPLICATION_NAME == 5, "application_name is the sixth tracked name");
 
+/* A name goes into "SET name=..." unquoted, so it must be a plain
+ * identifier: a letter or '_', then letters, digits, '_' and '.'. */
+static bool is_param_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		      (i > 0 && ((c >= '0' && c <= '9') || c == '.'))))
+			return false;
+	}
+	return len > 0;
+}
+
 static bool add_name(struct param_names *pn, const char *name, size_t len)
 {
+	if (!is_param_name(name, len))
+		return false;
 	for (size_t i = 0; i < pn->n; i++)
 		if (strlen(pn->names[i]) == len && strncasecmp(pn->names[i], name, len) == 0)
 			return true;

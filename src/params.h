@@ -27,7 +27,8 @@ struct param_set {
 };
 
 /* Builds the list: the five PostgreSQL always tracks plus application_name
- * and the comma-separated extras (track_extra_parameters).  false = too many. */
+ * and the comma-separated extras (track_extra_parameters).  false = too many,
+ * or an extra that is not a parameter name (letters, digits, '_', '.'). */
 bool params_names_init(struct param_names *pn, const char *extra);
 void params_names_free(struct param_names *pn);
 /* Slot of a name (case-insensitive), or -1 when not tracked. */

@@ -132,6 +132,95 @@ enum proto_status proto_parse_error(const uint8_t *body, size_t len, struct pg_e
 	return PROTO_OK;
 }
 
+enum proto_status proto_parse_password(const uint8_t *body, size_t len, const char **password)
+{
+	struct pkt_reader r;
+
+	pkt_reader_init(&r, body, len);
+	*password = pkt_get_str(&r);
+	return *password != NULL && pkt_remaining(&r) == 0 ? PROTO_OK : PROTO_MALFORMED;
+}
+
+enum proto_status proto_parse_sasl_initial(const uint8_t *body, size_t len, const char **mech,
+                                           const uint8_t **data, size_t *data_len)
+{
+	struct pkt_reader r;
+	uint32_t n;
+
+	pkt_reader_init(&r, body, len);
+	*mech = pkt_get_str(&r);
+	n = pkt_get_u32(&r);
+	*data = NULL;
+	*data_len = 0;
+	if (r.failed)
+		return PROTO_MALFORMED;
+	if (n == 0xffffffffu) /* -1: no initial response */
+		return pkt_remaining(&r) == 0 ? PROTO_OK : PROTO_MALFORMED;
+	if (n != pkt_remaining(&r))
+		return PROTO_MALFORMED;
+	*data = pkt_get_bytes(&r, n);
+	*data_len = n;
+	return PROTO_OK;
+}
+
+enum proto_status proto_parse_auth(const uint8_t *body, size_t len, uint32_t *code,
+                                   const uint8_t **data, size_t *data_len)
+{
+	struct pkt_reader r;
+
+	pkt_reader_init(&r, body, len);
+	*code = pkt_get_u32(&r);
+	if (r.failed)
+		return PROTO_MALFORMED;
+	*data = r.p;
+	*data_len = pkt_remaining(&r);
+	return PROTO_OK;
+}
+
+bool proto_sasl_has_mech(const uint8_t *data, size_t len, const char *mech, bool *malformed)
+{
+	struct pkt_reader r;
+	const char *name;
+	bool found = false;
+
+	pkt_reader_init(&r, data, len);
+	while ((name = pkt_get_str(&r)) != NULL && name[0] != '\0')
+		if (strcmp(name, mech) == 0)
+			found = true;
+	*malformed = name == NULL || pkt_remaining(&r) != 0;
+	return found && !*malformed;
+}
+
+enum proto_status proto_parse_param_status(const uint8_t *body, size_t len, const char **name,
+                                           const char **value)
+{
+	struct pkt_reader r;
+
+	pkt_reader_init(&r, body, len);
+	*name = pkt_get_str(&r);
+	*value = pkt_get_str(&r);
+	return *value != NULL && pkt_remaining(&r) == 0 ? PROTO_OK : PROTO_MALFORMED;
+}
+
+enum proto_status proto_parse_backend_key(const uint8_t *body, size_t len, uint32_t *pid,
+                                          uint32_t *key)
+{
+	struct pkt_reader r;
+
+	pkt_reader_init(&r, body, len);
+	*pid = pkt_get_u32(&r);
+	*key = pkt_get_u32(&r);
+	return !r.failed && pkt_remaining(&r) == 0 ? PROTO_OK : PROTO_MALFORMED;
+}
+
+enum proto_status proto_parse_rfq(const uint8_t *body, size_t len, char *status)
+{
+	if (len != 1 || (body[0] != 'I' && body[0] != 'T' && body[0] != 'E'))
+		return PROTO_MALFORMED;
+	*status = (char)body[0];
+	return PROTO_OK;
+}
+
 /* Appends a header whose length covers body_len more bytes. */
 static bool put_hdr(struct evbuffer *out, uint8_t type, size_t body_len)
 {

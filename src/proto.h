@@ -91,6 +91,37 @@ struct pg_error_fields {
 };
 enum proto_status proto_parse_error(const uint8_t *body, size_t len, struct pg_error_fields *out);
 
+/* The bodies of the few other messages the pooler reads.  Every pointer
+ * returned points into body; each function accepts only the exact shape the
+ * protocol defines (no trailing bytes). */
+
+/* PasswordMessage ('p' answering a cleartext or md5 request): one string. */
+enum proto_status proto_parse_password(const uint8_t *body, size_t len, const char **password);
+
+/* SASLInitialResponse ('p'): mechanism name, then Int32 length and that many
+ * data bytes (-1 = no data, reported as data NULL, data_len 0). */
+enum proto_status proto_parse_sasl_initial(const uint8_t *body, size_t len, const char **mech,
+                                           const uint8_t **data, size_t *data_len);
+
+/* Authentication* ('R'): the request code and the bytes after it. */
+enum proto_status proto_parse_auth(const uint8_t *body, size_t len, uint32_t *code,
+                                   const uint8_t **data, size_t *data_len);
+
+/* AuthenticationSASL's data: a list of NUL-terminated names ended by an
+ * empty one.  true when mech is listed; false (and *malformed) on bad lists. */
+bool proto_sasl_has_mech(const uint8_t *data, size_t len, const char *mech, bool *malformed);
+
+/* ParameterStatus ('S'): name and value. */
+enum proto_status proto_parse_param_status(const uint8_t *body, size_t len, const char **name,
+                                           const char **value);
+
+/* BackendKeyData ('K') of protocol 3.0: process id and secret key. */
+enum proto_status proto_parse_backend_key(const uint8_t *body, size_t len, uint32_t *pid,
+                                          uint32_t *key);
+
+/* ReadyForQuery ('Z'): one status byte, 'I', 'T' or 'E'. */
+enum proto_status proto_parse_rfq(const uint8_t *body, size_t len, char *status);
+
 /* Builders.  false = out of memory. */
 bool proto_put_msg(struct evbuffer *out, uint8_t type, const void *body, size_t len) WARN_UNUSED;
 bool proto_put_error(struct evbuffer *out, const char *severity, const char *sqlstate,

@@ -315,20 +315,19 @@ static void send_startup(struct server *sv)
 
 /* The SCRAM client-final-message: from the plain password, or from the
  * ClientKey a client proved and the ServerKey of the same stored secret. */
-static bool scram_answer(struct server *sv, const char *pw, struct pkt_reader *r, char *buf,
-                         size_t len, char *err, size_t err_len)
+static bool scram_answer(struct server *sv, const char *pw, const uint8_t *data, size_t dlen,
+                         char *buf, size_t len, char *err, size_t err_len)
 {
 	struct scram_secret sec;
 	bool ok;
 
 	if (strncmp(pw, "SCRAM-SHA-256$", 14) != 0)
-		return scram_client_final(sv->scram, pw, (const char *)r->p, pkt_remaining(r), buf,
-		                          len, err, err_len);
+		return scram_client_final(sv->scram, pw, (const char *)data, dlen, buf, len, err,
+		                          err_len);
 	if (!sv->pool->has_scram_key || !scram_parse_secret(pw, &sec))
 		return false;
 	ok = scram_client_final_with_keys(sv->scram, sv->pool->scram_client_key, sec.server_key,
-	                                  (const char *)r->p, pkt_remaining(r), buf, len, err,
-	                                  err_len);
+	                                  (const char *)data, dlen, buf, len, err, err_len);
 	OPENSSL_cleanse(&sec, sizeof(sec));
 	return ok;
 }
@@ -338,15 +337,22 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 {
 	struct evbuffer *out = io_output(sv->io);
 	const char *pw = sv->pool->password;
-	struct pkt_reader r;
+	const uint8_t *data;
+	size_t dlen;
 	uint32_t code;
 	char buf[1024], err[128];
+	bool bad_list;
 
-	pkt_reader_init(&r, body, len);
-	code = pkt_get_u32(&r);
+	if (proto_parse_auth(body, len, &code, &data, &dlen) != PROTO_OK) {
+		server_close(sv, "malformed authentication request from server");
+		return false;
+	}
 	switch (code) {
 	case 0: /* AuthenticationOk */
-		return true;
+		if (dlen == 0)
+			return true;
+		server_log(LOG_LVL_WARNING, sv, "malformed AuthenticationOk from server");
+		break;
 	case 3: /* cleartext */
 		if (pw == NULL || pg_is_md5_secret(pw) || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
 			server_log(LOG_LVL_WARNING, sv,
@@ -357,7 +363,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 			break;
 		return true;
 	case 5: { /* md5 */
-		const uint8_t *salt = pkt_get_bytes(&r, 4);
+		const uint8_t *salt = dlen == 4 ? data : NULL;
 		char user_hash[36], answer[36];
 
 		if (salt == NULL || pw == NULL || strncmp(pw, "SCRAM-SHA-256$", 14) == 0) {
@@ -376,12 +382,8 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		return true;
 	}
 	case 10: { /* SASL: list of mechanisms */
-		bool has_scram = false;
-		const char *mech;
+		bool has_scram = proto_sasl_has_mech(data, dlen, "SCRAM-SHA-256", &bad_list);
 
-		while ((mech = pkt_get_str(&r)) != NULL && mech[0] != '\0')
-			if (strcmp(mech, "SCRAM-SHA-256") == 0)
-				has_scram = true;
 		if (!has_scram || pw == NULL || pg_is_md5_secret(pw) ||
 		    (strncmp(pw, "SCRAM-SHA-256$", 14) == 0 && !sv->pool->has_scram_key)) {
 			server_log(LOG_LVL_WARNING, sv,
@@ -399,7 +401,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 	}
 	case 11: /* SASLContinue */
 		if (sv->scram == NULL ||
-		    !scram_answer(sv, pw, &r, buf, sizeof(buf), err, sizeof(err))) {
+		    !scram_answer(sv, pw, data, dlen, buf, sizeof(buf), err, sizeof(err))) {
 			server_log(LOG_LVL_WARNING, sv, "SCRAM exchange with server failed");
 			break;
 		}
@@ -408,7 +410,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		return true;
 	case 12: /* SASLFinal */
 		if (sv->scram == NULL ||
-		    !scram_client_verify_server(sv->scram, (const char *)r.p, pkt_remaining(&r))) {
+		    !scram_client_verify_server(sv->scram, (const char *)data, dlen)) {
 			server_log(LOG_LVL_WARNING, sv, "server SCRAM signature did not verify");
 			break;
 		}
@@ -454,14 +456,10 @@ static void login_params_free(struct login_params *lp)
 static bool note_param(struct server *sv, const uint8_t *body, size_t len, const char **name_out,
                        const char **value_out)
 {
-	struct pkt_reader r;
 	const char *name, *value;
 	int slot;
 
-	pkt_reader_init(&r, body, len);
-	name = pkt_get_str(&r);
-	value = pkt_get_str(&r);
-	if (name == NULL || value == NULL)
+	if (proto_parse_param_status(body, len, &name, &value) != PROTO_OK)
 		return false;
 	slot = params_slot(&sv->fw->tracked, name);
 	if (slot >= 0 && !params_set(&sv->params, slot, value))
@@ -514,7 +512,6 @@ static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size
                       struct login_params *lp)
 {
 	struct pg_error_fields ef;
-	struct pkt_reader r;
 	const char *name = NULL, *value = NULL;
 
 	switch (type) {
@@ -528,9 +525,11 @@ static bool login_msg(struct server *sv, uint8_t type, const uint8_t *body, size
 		}
 		return true;
 	case 'K':
-		pkt_reader_init(&r, body, len);
-		sv->backend_pid = pkt_get_u32(&r);
-		sv->backend_key = pkt_get_u32(&r);
+		if (proto_parse_backend_key(body, len, &sv->backend_pid, &sv->backend_key) !=
+		    PROTO_OK) {
+			server_close(sv, "bad BackendKeyData from server");
+			return false;
+		}
 		return true;
 	case 'N':
 	case 'v':
@@ -890,6 +889,15 @@ void server_process(struct server *sv)
 			evbuffer_drain(in, 5);
 			evbuffer_remove(in, body, h.body_len);
 			bool go_on;
+			char rfq_status;
+
+			if (h.type == 'Z' &&
+			    proto_parse_rfq(body, h.body_len, &rfq_status) != PROTO_OK) {
+				if (body != small)
+					free(body);
+				server_close(sv, "bad ReadyForQuery from server");
+				break;
+			}
 			if (sv->state == SV_LOGIN)
 				go_on = login_msg(sv, h.type, body, h.body_len, &lp);
 			else if (c == NULL || sv->internal_rfq > 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -111,10 +112,17 @@ bool util_read_file(const char *path, char **out, size_t *out_len)
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 	int saved;
 
 	if (f == NULL)
 		return false;
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/zero would be read until memory runs out, a FIFO blocks */
+		fclose(f);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return false;
+	}
 	for (;;) {
 		size_t got;
 

@@ -30,8 +30,8 @@ struct config;
 void util_tune_tcp(int fd, const struct config *cfg);
 /* Random bytes from the OS; false only if the kernel refuses. */
 bool util_random(void *buf, size_t n);
-/* A whole file into a malloc()ed buffer (not NUL-terminated); false with
- * errno set. */
+/* A whole regular file into a malloc()ed buffer (not NUL-terminated);
+ * false with errno set (EINVAL for a device or FIFO, EISDIR). */
 bool util_read_file(const char *path, char **out, size_t *out_len);
 
 #endif

@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, prepared_suite());
 	srunner_add_suite(sr, authquery_suite());
 	srunner_add_suite(sr, tls_suite());
+	srunner_add_suite(sr, admin_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

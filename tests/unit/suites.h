@@ -16,5 +16,6 @@ Suite *hba_suite(void);
 Suite *prepared_suite(void);
 Suite *authquery_suite(void);
 Suite *tls_suite(void);
+Suite *admin_suite(void);
 
 #endif

@@ -616,6 +616,25 @@ START_TEST(include_loop_is_an_error_not_a_hang)
 }
 END_TEST
 
+START_TEST(include_and_auth_file_must_be_regular_files)
+{
+	/* Seen while writing tests/fuzz/fuzz_config.c: "%include /dev/zero"
+	 * grew one line until memory ran out, auth_file = /dev/zero read until
+	 * it did, and a FIFO or /dev/stdin blocked the daemon (also on RELOAD). */
+	struct notes n;
+	char path[64];
+
+	ck_assert_ptr_null(load_text("[fairway]\n%include /dev/zero\n", &n, path));
+	ck_assert_msg(has_note(&n, "%include file /dev/zero is not a regular file"), "%s", n.all);
+	ck_assert_ptr_null(
+	    load_text("[fairway]\nauth_type = md5\nauth_file = /dev/zero\n", &n, path));
+	ck_assert_msg(has_note(&n, "could not open auth_file /dev/zero: not a regular file"), "%s",
+	              n.all);
+	ck_assert_ptr_null(load_text("[fairway]\nauth_type = md5\nauth_file = /tmp\n", &n, path));
+	ck_assert_msg(has_note(&n, "auth_file /tmp: Is a directory"), "%s", n.all);
+}
+END_TEST
+
 START_TEST(include_depth_is_limited_and_missing_include_named)
 {
 	static const char *const files[] = {"d0.ini",  "d1.ini",  "d2.ini", "d3.ini", "d4.ini",
@@ -1162,6 +1181,7 @@ Suite *config_suite(void)
 	tcase_add_test(syntax, indented_key_is_an_ordinary_key);
 	tcase_add_test(syntax, include_is_relative_to_cwd_nested_and_textual);
 	tcase_add_test(syntax, include_loop_is_an_error_not_a_hang);
+	tcase_add_test(syntax, include_and_auth_file_must_be_regular_files);
 	tcase_add_test(syntax, include_depth_is_limited_and_missing_include_named);
 	tcase_add_test(syntax, duplicates_later_wins_in_place);
 	tcase_add_test(syntax, missing_file_names_file_and_reason);

@@ -50,6 +50,21 @@ START_TEST(doubled_and_backslashed_quotes_are_one_quote)
 }
 END_TEST
 
+START_TEST(doubled_backslash_in_quotes_is_one_backslash)
+{
+	struct connstr cs;
+	struct connstr_error err;
+
+	/* Found by tests/fuzz/fuzz_connstr.c: a value holding a backslash and a
+	 * quote, quoted as the header says ('' and \\), did not parse back. */
+	ck_assert(connstr_parse("a='C:\\\\dir\\\\' b='x\\\\''y' c=p\\'q", &cs, &err));
+	ck_assert_str_eq(connstr_get(&cs, "a"), "C:\\dir\\");
+	ck_assert_str_eq(connstr_get(&cs, "b"), "x\\'y");
+	ck_assert_str_eq(connstr_get(&cs, "c"), "p\\'q"); /* unquoted: all literal */
+	connstr_free(&cs);
+}
+END_TEST
+
 START_TEST(empty_values_and_empty_string)
 {
 	struct connstr cs;
@@ -142,6 +157,7 @@ Suite *connstr_suite(void)
 	tcase_add_test(tc, pairs_split_with_or_without_spaces_around_equals);
 	tcase_add_test(tc, quoted_values_keep_spaces_semicolons_and_equals);
 	tcase_add_test(tc, doubled_and_backslashed_quotes_are_one_quote);
+	tcase_add_test(tc, doubled_backslash_in_quotes_is_one_backslash);
 	tcase_add_test(tc, empty_values_and_empty_string);
 	tcase_add_test(tc, later_duplicate_is_what_get_returns);
 	tcase_add_test(tc, unterminated_quote_is_an_error_at_the_quote);

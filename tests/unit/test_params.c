@@ -73,6 +73,26 @@ START_TEST(extras_up_to_the_slot_count_fit_and_one_more_fails)
 }
 END_TEST
 
+START_TEST(extras_that_are_not_parameter_names_are_refused)
+{
+	/* Found by tests/fuzz/fuzz_params.c: a name is written into SET
+	 * unquoted, so "search_pat(" or "x='1';DROP..." broke the statement. */
+	static const char *const bad[] = {"search_pat(", "a;b", "x='1'",       "a\"b",
+	                                  "1abc",        ".x",  "é",           "a-b",
+	                                  "a=b",         "a/*", "ok, then;bad"};
+	struct param_names pn;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!params_names_init(&pn, bad[i]), "accepted %s", bad[i]);
+		params_names_free(&pn);
+	}
+	ck_assert(params_names_init(&pn, "myext.setting, _x1,search_path"));
+	ck_assert_uint_eq(pn.n, BASE_COUNT + 3);
+	ck_assert_str_eq(pn.names[BASE_COUNT], "myext.setting");
+	params_names_free(&pn);
+}
+END_TEST
+
 START_TEST(slot_lookup_ignores_case_and_unknown_names_are_minus_one)
 {
 	struct param_names pn;
@@ -321,6 +341,7 @@ Suite *params_suite(void)
 	tcase_add_test(names,
 	               extras_split_on_commas_and_blanks_and_duplicates_are_dropped_ignoring_case);
 	tcase_add_test(names, extras_up_to_the_slot_count_fit_and_one_more_fails);
+	tcase_add_test(names, extras_that_are_not_parameter_names_are_refused);
 	tcase_add_test(names, slot_lookup_ignores_case_and_unknown_names_are_minus_one);
 	suite_add_tcase(s, names);
 

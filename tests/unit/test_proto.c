@@ -1026,6 +1026,130 @@ START_TEST(ten_thousand_random_buffers_never_crash_any_parser)
 }
 END_TEST
 
+/* The bodies of the other messages the pooler reads: exact shapes only. */
+START_TEST(password_body_is_one_string_and_nothing_after_it)
+{
+	const char *pw;
+	uint8_t *b = exact_copy("secret\0", 7);
+
+	ck_assert_int_eq(proto_parse_password(b, 7, &pw), PROTO_OK);
+	ck_assert_str_eq(pw, "secret");
+	ck_assert_int_eq(proto_parse_password(b, 6, &pw), PROTO_MALFORMED); /* no NUL */
+	ck_assert_int_eq(proto_parse_password(b, 0, &pw), PROTO_MALFORMED);
+	free(b);
+	b = exact_copy("a\0b\0", 4);
+	ck_assert_int_eq(proto_parse_password(b, 4, &pw), PROTO_MALFORMED); /* trailing */
+	free(b);
+}
+END_TEST
+
+START_TEST(sasl_initial_response_length_must_cover_exactly_the_rest)
+{
+	static const char ok[] = "SCRAM-SHA-256\0\0\0\0\3abc";
+	static const char none[] = "SCRAM-SHA-256\0\xff\xff\xff\xff";
+	static const char *const bad[] = {
+	    "SCRAM-SHA-256\0\0\0\0\4abc", /* longer than the rest */
+	    "SCRAM-SHA-256\0\0\0\0\2abc", /* shorter: trailing bytes */
+	    "SCRAM-SHA-256\0\x80\0\0\0abc",
+	};
+	static const size_t bad_len[] = {21, 21, 21};
+	const char *mech;
+	const uint8_t *data;
+	size_t dlen;
+	uint8_t *b = exact_copy(ok, sizeof(ok) - 1);
+
+	ck_assert_int_eq(proto_parse_sasl_initial(b, sizeof(ok) - 1, &mech, &data, &dlen),
+	                 PROTO_OK);
+	ck_assert_str_eq(mech, "SCRAM-SHA-256");
+	ck_assert_uint_eq(dlen, 3);
+	ck_assert_mem_eq(data, "abc", 3);
+	for (size_t n = 0; n < sizeof(ok) - 1; n++)
+		ck_assert_int_eq(proto_parse_sasl_initial(b, n, &mech, &data, &dlen),
+		                 PROTO_MALFORMED);
+	free(b);
+	b = exact_copy(none, sizeof(none) - 1);
+	ck_assert_int_eq(proto_parse_sasl_initial(b, sizeof(none) - 1, &mech, &data, &dlen),
+	                 PROTO_OK);
+	ck_assert_ptr_null(data);
+	ck_assert_uint_eq(dlen, 0);
+	free(b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = exact_copy(bad[i], bad_len[i]);
+		ck_assert_int_eq(proto_parse_sasl_initial(b, bad_len[i], &mech, &data, &dlen),
+		                 PROTO_MALFORMED);
+		free(b);
+	}
+}
+END_TEST
+
+START_TEST(authentication_request_shorter_than_its_code_is_malformed_not_ok)
+{
+	/* Before proto_parse_auth(), server.c read a missing code as 0, so an
+	 * 'R' message with a 0..3-byte body was taken for AuthenticationOk. */
+	static const uint8_t md5[] = {0, 0, 0, 5, 1, 2, 3, 4};
+	uint8_t *b = exact_copy(md5, sizeof(md5));
+	const uint8_t *data;
+	size_t dlen;
+	uint32_t code;
+
+	for (size_t n = 0; n < 4; n++)
+		ck_assert_int_eq(proto_parse_auth(b, n, &code, &data, &dlen), PROTO_MALFORMED);
+	ck_assert_int_eq(proto_parse_auth(b, sizeof(md5), &code, &data, &dlen), PROTO_OK);
+	ck_assert_uint_eq(code, 5);
+	ck_assert_uint_eq(dlen, 4);
+	ck_assert_ptr_eq(data, b + 4);
+	free(b);
+}
+END_TEST
+
+START_TEST(sasl_mechanism_list_must_end_with_an_empty_name)
+{
+	bool bad;
+	uint8_t *b = exact_copy("SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0", 34);
+
+	ck_assert(proto_sasl_has_mech(b, 34, "SCRAM-SHA-256", &bad));
+	ck_assert(!bad);
+	ck_assert(!proto_sasl_has_mech(b, 34, "SCRAM-SHA-1", &bad));
+	ck_assert(!bad);
+	ck_assert(!proto_sasl_has_mech(b, 33, "SCRAM-SHA-256", &bad)); /* no terminator */
+	ck_assert(bad);
+	ck_assert(!proto_sasl_has_mech(b, 0, "SCRAM-SHA-256", &bad));
+	ck_assert(bad);
+	free(b);
+}
+END_TEST
+
+START_TEST(param_status_backend_key_and_rfq_bodies_have_exact_sizes)
+{
+	static const uint8_t key[] = {0, 0, 0x10, 0x92, 0xde, 0xad, 0xbe, 0xef, 0};
+	const char *name, *value;
+	uint32_t pid, k;
+	char st;
+	uint8_t *b = exact_copy("TimeZone\0UTC\0", 13);
+
+	ck_assert_int_eq(proto_parse_param_status(b, 13, &name, &value), PROTO_OK);
+	ck_assert_str_eq(name, "TimeZone");
+	ck_assert_str_eq(value, "UTC");
+	ck_assert_int_eq(proto_parse_param_status(b, 12, &name, &value), PROTO_MALFORMED);
+	ck_assert_int_eq(proto_parse_param_status(b, 9, &name, &value), PROTO_MALFORMED);
+	free(b);
+	b = exact_copy(key, sizeof(key));
+	ck_assert_int_eq(proto_parse_backend_key(b, 8, &pid, &k), PROTO_OK);
+	ck_assert_uint_eq(pid, 4242);
+	ck_assert_uint_eq(k, 0xdeadbeef);
+	ck_assert_int_eq(proto_parse_backend_key(b, 7, &pid, &k), PROTO_MALFORMED);
+	ck_assert_int_eq(proto_parse_backend_key(b, 9, &pid, &k), PROTO_MALFORMED);
+	free(b);
+	b = exact_copy("IX", 2);
+	ck_assert_int_eq(proto_parse_rfq(b, 1, &st), PROTO_OK);
+	ck_assert_int_eq(st, 'I');
+	ck_assert_int_eq(proto_parse_rfq(b, 0, &st), PROTO_MALFORMED);
+	ck_assert_int_eq(proto_parse_rfq(b, 2, &st), PROTO_MALFORMED);
+	ck_assert_int_eq(proto_parse_rfq(b + 1, 1, &st), PROTO_MALFORMED); /* 'X' */
+	free(b);
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1074,6 +1198,11 @@ Suite *proto_suite(void)
 	tcase_add_test(error, every_truncation_of_a_valid_error_body_is_malformed);
 	tcase_add_test(error,
 	               error_with_an_unterminated_field_is_malformed_but_fields_before_it_are_kept);
+	tcase_add_test(error, password_body_is_one_string_and_nothing_after_it);
+	tcase_add_test(error, sasl_initial_response_length_must_cover_exactly_the_rest);
+	tcase_add_test(error, authentication_request_shorter_than_its_code_is_malformed_not_ok);
+	tcase_add_test(error, sasl_mechanism_list_must_end_with_an_empty_name);
+	tcase_add_test(error, param_status_backend_key_and_rfq_bodies_have_exact_sizes);
 	suite_add_tcase(s, error);
 
 	tcase_add_test(build, error_and_notice_have_exact_bytes_and_parse_back);
