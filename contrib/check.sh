@@ -8,8 +8,11 @@
 # and the daemon under test run as user "postgres" (FAIRWAY_TEST_PGUSER) in
 # their own temporary directories, never in the source tree.
 #
+# Then runs every libFuzzer harness briefly (contrib/fuzz.sh).
+#
 # Environment: BUILD_DIR (default build-check), MAKE_JOBS (default 2),
-# CONFIGURE_FLAGS (extra ./configure flags), and the test variables of
+# CONFIGURE_FLAGS (extra ./configure flags), FUZZ_SECONDS (per harness,
+# default 15; 0 skips fuzzing), and the test variables of
 # tests/integration/main.c (CK_RUN_SUITE, CK_RUN_CASE, FAIRWAY_TEST_KEEP).
 set -eu
 
@@ -59,5 +62,12 @@ cd "$SRCDIR"
 if ! make -C "$BUILD_DIR" -j"$MAKE_JOBS" check; then
 	print_logs
 	exit 1
+fi
+
+# Every libFuzzer harness for a short, bounded time (FUZZ_SECONDS each, 0 to
+# skip): a crash, sanitizer report, leak or timeout fails the check.
+if [ "${FUZZ_SECONDS:-15}" -gt 0 ]; then
+	say "fuzz: each harness for ${FUZZ_SECONDS:-15} s"
+	FUZZ_JOBS=${FUZZ_JOBS:-2} contrib/fuzz.sh "${FUZZ_SECONDS:-15}" "$BUILD_DIR/fuzz"
 fi
 say "all tests passed"
