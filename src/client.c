@@ -231,19 +231,56 @@ void client_free(struct client *c)
 	free(c);
 }
 
+/* Log lines about refused logins allowed per second: a client guessing
+ * passwords must not flood the log.  The rest are counted and summed up. */
+#define LOGIN_FAILURE_LOGS_PER_SEC 10
+
+void client_login_failures_summary(struct fairway *fw)
+{
+	if (fw->now_us - fw->login_fail_window_us < USEC)
+		return;
+	if (fw->login_fail_suppressed > 0)
+		log_warning("%" PRIu64 " more failed logins not logged (more than %d a second)",
+		            fw->login_fail_suppressed, LOGIN_FAILURE_LOGS_PER_SEC);
+	fw->login_fail_window_us = fw->now_us;
+	fw->login_fail_logged = 0;
+	fw->login_fail_suppressed = 0;
+}
+
+/* A refused login (SQLSTATE class 28 before the client is in): counted;
+ * false when it must not be logged. */
+static bool login_failure_loggable(struct client *c, const char *sqlstate)
+{
+	struct fairway *fw = c->fw;
+
+	if ((c->state != CL_STARTUP && c->state != CL_AUTH && c->state != CL_LOOKUP) ||
+	    strncmp(sqlstate, "28", 2) != 0)
+		return true;
+	fw->failed_logins++;
+	client_login_failures_summary(fw);
+	if (fw->login_fail_logged < LOGIN_FAILURE_LOGS_PER_SEC) {
+		fw->login_fail_logged++;
+		return true;
+	}
+	fw->login_fail_suppressed++;
+	return false;
+}
+
 void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	bool loggable;
 
 	if (c->state == CL_DRAINING || c->state == CL_CLOSED)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->fw->cfg->log_pooler_errors)
+	loggable = login_failure_loggable(c, sqlstate);
+	if (c->fw->cfg->log_pooler_errors && loggable)
 		client_log(LOG_LVL_WARNING, c, "pooler error: %s", msg);
-	if (c->fw->cfg->log_disconnections)
+	if (c->fw->cfg->log_disconnections && loggable)
 		client_log(LOG_LVL_INFO, c, "closing because: %s (age=%" PRIu64 "s)", msg,
 		           (c->fw->now_us - c->connect_us) / USEC);
 	c->close_logged = true;

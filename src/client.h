@@ -127,6 +127,8 @@ void client_process(struct client *c);
  * Query or Sync and answered with an ERROR (53300) and ReadyForQuery; the
  * session stays. */
 void client_refuse_request(struct client *c, const char *msg);
+/* Once a second (timer): the count of refused logins that were not logged. */
+void client_login_failures_summary(struct fairway *fw);
 /* Sends the welcome (AuthenticationOk, parameters, key, ReadyForQuery). */
 void client_send_welcome(struct client *c);
 /* Recomputes what a client caches from the config (at login and reload). */

@@ -101,6 +101,11 @@ struct fairway {
 
 	struct ps_registry prepared; /* owned; statement texts of named prepared statements */
 
+	uint64_t failed_logins;         /* refused logins since start (SHOW STATE, /metrics) */
+	uint64_t login_fail_window_us;  /* start of the current second of login-failure logging */
+	uint32_t login_fail_logged;     /* refused logins logged in that second */
+	uint64_t login_fail_suppressed; /* and not logged */
+
 	struct fw_stats stats;         /* all databases, for SHOW TOTALS */
 	struct fw_stats console_stats; /* the console's own logins and commands ("pgbouncer" row) */
 	uint64_t last_stats_us;        /* start of the current stats_period */

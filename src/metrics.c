@@ -99,7 +99,9 @@ static const char *const headers =
     "# HELP fairway_database_wait_seconds_total Total client wait time.\n"
     "# TYPE fairway_database_wait_seconds_total counter\n"
     "# HELP fairway_client_connections Client connections of the whole daemon.\n"
-    "# TYPE fairway_client_connections gauge\n";
+    "# TYPE fairway_client_connections gauge\n"
+    "# HELP fairway_failed_logins_total Logins refused (wrong password, no hba entry...).\n"
+    "# TYPE fairway_failed_logins_total counter\n";
 
 static bool render_pool(struct evbuffer *out, struct pool *p)
 {
@@ -157,6 +159,8 @@ bool metrics_render(struct fairway *fw, struct evbuffer *out)
 	bool ok = evbuffer_add(out, headers, strlen(headers)) == 0;
 
 	ok = ok && evbuffer_add_printf(out, "fairway_client_connections %d\n", fw->n_clients) >= 0;
+	ok = ok && evbuffer_add_printf(out, "fairway_failed_logins_total %" PRIu64 "\n",
+	                               fw->failed_logins) >= 0;
 	list_for_each(dpos, &fw->databases)
 	{
 		struct database *db = list_entry(dpos, struct database, link);

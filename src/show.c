@@ -806,13 +806,16 @@ static bool show_lists(struct fairway *fw, struct evbuffer *out)
 static bool show_state(struct fairway *fw, struct evbuffer *out)
 {
 	static const struct column cols[] = {{"key", T}, {"value", T}};
+	char failed[32];
 	const char *rows[][2] = {
 	    {"active", fw->paused || fw->suspended ? "no" : "yes"},
 	    {"paused", fw->paused ? "yes" : "no"},
 	    {"suspended", fw->suspended ? "yes" : "no"},
+	    {"failed_logins", failed},
 	};
 	struct result r;
 
+	snprintf(failed, sizeof(failed), "%" PRIu64, fw->failed_logins);
 	result_begin(&r, out, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		result_row(&r, rows[i]);

@@ -336,6 +336,7 @@ void timer_tick(struct fairway *fw)
 	}
 	if (fw->now_us / client_check_us != (fw->now_us - TICK_MS * 1000) / client_check_us) {
 		check_clients(fw);
+		client_login_failures_summary(fw);
 	}
 	if (fw->cfg->stats_period_us > 0 &&
 	    fw->now_us - fw->last_stats_us >= (uint64_t)fw->cfg->stats_period_us)

@@ -6,7 +6,9 @@
  * "password authentication failed"); STYLE.md asks for 28P01 there and
  * 3D000 for an unknown database. Both are accepted; the texts are exact. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "suites.h"
@@ -267,6 +269,58 @@ START_TEST(wildcard_database_entry_serves_any_database_name)
 }
 END_TEST
 
+/* Refused logins are counted (SHOW STATE failed_logins) and logged at most
+ * ten a second; the rest are summed up in a line of their own, so every
+ * refusal is accounted for whatever the timing. */
+START_TEST(failed_logins_are_counted_and_their_log_lines_rate_limited)
+{
+	enum { N = 40 };
+	struct fw fw;
+	PGresult *res;
+	int row;
+	char *log;
+	long long logged = 0, summed = 0;
+
+	fw_start(&fw, NULL, NULL, NULL, NULL);
+	for (int i = 0; i < N; i++) {
+		PGconn *c =
+		    fw_connect(&fw, "dbname=" FW_TESTDB " user=" FW_MD5USER " password=wrong");
+
+		ck_assert_int_ne(PQstatus(c), CONNECTION_OK);
+		PQfinish(c);
+	}
+	res = console_show(&fw, "SHOW STATE");
+	row = res_find_row(res, "key", "failed_logins", NULL, NULL);
+	ck_assert_int_ge(row, 0);
+	ck_assert_str_eq(res_str(res, row, "value"), "40");
+	PQclear(res);
+	/* The summary of the last second comes with a timer check after it. */
+	for (int tries = 0; tries < 300 && logged + summed < N; tries++) {
+		const char *p;
+
+		usleep(100 * 1000);
+		log = read_file(fw.logfile);
+		ck_assert_ptr_nonnull(log);
+		logged = summed = 0;
+		for (p = log;
+		     (p = strstr(p, "pooler error: password authentication failed")) != NULL; p++)
+			logged++;
+		for (p = log; (p = strstr(p, " more failed logins not logged")) != NULL; p++) {
+			const char *start = p;
+
+			while (start > log && start[-1] != ' ')
+				start--;
+			summed += atoll(start);
+		}
+		free(log);
+	}
+	ck_assert_msg(logged + summed == N, "%lld logged + %lld summed up, expected %d", logged,
+	              summed, N);
+	ck_assert_msg(logged <= N, "logged %lld", logged);
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
 	Suite *s = suite_create("auth");
@@ -290,6 +344,7 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, unknown_database_gets_no_such_database);
 	tcase_add_test(tc, unknown_database_behind_a_password_asks_for_it_first);
 	tcase_add_test(tc, wildcard_database_entry_serves_any_database_name);
+	tcase_add_test(tc, failed_logins_are_counted_and_their_log_lines_rate_limited);
 	suite_add_tcase(s, tc);
 	return s;
 }
