@@ -117,7 +117,6 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
                    bool is_unix)
 {
 	struct client *c = calloc(1, sizeof(*c));
-	socklen_t llen = sizeof(c->local);
 
 	if (c == NULL) {
 		close(fd);
@@ -131,8 +130,6 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	memcpy(&c->addr, addr,
 	       (size_t)addrlen < sizeof(c->addr) ? (size_t)addrlen : sizeof(c->addr));
 	c->addr.sa.sa_family = addr->sa_family;
-	if (getsockname(fd, &c->local.sa, &llen) != 0 || is_unix)
-		c->local.sa.sa_family = AF_UNIX;
 	c->connect_us = fw->now_us;
 	c->connect_wall_us = util_wall_us();
 	c->state_since_us = fw->now_us;
@@ -222,8 +219,8 @@ void client_free(struct client *c)
 	list_del(&c->link);
 	ps_client_free(c);
 	params_clear(&c->params);
-	free(c->user);
-	free(c->dbname);
+	params_release(c->user);
+	params_release(c->dbname);
 	free(c->cleartext_password);
 	free(c->refusal);
 	free(c->admin_wait_db);
@@ -437,13 +434,13 @@ static bool apply_startup_param(struct client *c, const char *name, const char *
 	int slot;
 
 	if (strcmp(name, "user") == 0) {
-		free(c->user);
-		c->user = strdup(value);
+		params_release(c->user);
+		c->user = params_intern(value);
 		return c->user != NULL;
 	}
 	if (strcmp(name, "database") == 0) {
-		free(c->dbname);
-		c->dbname = strdup(value);
+		params_release(c->dbname);
+		c->dbname = params_intern(value);
 		return c->dbname != NULL;
 	}
 	if ((slot = params_slot(&c->fw->tracked, name)) >= 0)
@@ -525,8 +522,8 @@ static void handle_startup_params(struct client *c, const struct startup_pkt *sp
 		return;
 	}
 	if (c->dbname == NULL || c->dbname[0] == '\0') {
-		free(c->dbname);
-		c->dbname = strdup(c->user);
+		params_release(c->dbname);
+		c->dbname = params_intern(c->user);
 		if (c->dbname == NULL) {
 			client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 			return;

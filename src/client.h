@@ -57,18 +57,19 @@ struct client {
 	struct database *db;     /* borrowed; NULL until startup names one (or console) */
 	struct pool *pool;       /* borrowed; NULL for the console and before login */
 	struct server *server;   /* borrowed; set and cleared only by pool_link/unlink */
-	char *user;              /* owned; the name the client logged in with */
-	char *dbname;            /* owned; the database name the client asked for */
+	const char *user;        /* interned (params_intern); the name the client logged in with */
+	const char *dbname;      /* interned; the database name the client asked for */
 	struct param_set params; /* owned; tracked values this client wants */
 	struct ps_client *ps;    /* owned; its named prepared statements, NULL if none */
 
-	/* Peer and local address: IPv4 or IPv6 (a Unix client keeps only the family).
+	/* Peer address: IPv4 or IPv6 (a Unix client keeps only the family); the
+	 * local one is asked of the socket when SHOW needs it.
 	 * sockaddr_in6 instead of sockaddr_storage saves 200 bytes per client. */
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
-	} addr, local;
+	} addr;
 	bool is_unix;
 	bool tls_direct;      /* began with a TLS ClientHello (no SSLRequest) */
 	bool is_admin;        /* console: admin rights */

@@ -110,6 +110,16 @@ static void intern_put(const char *s)
 	}
 }
 
+const char *params_intern(const char *s)
+{
+	return intern_get(s);
+}
+
+void params_release(const char *s)
+{
+	intern_put(s);
+}
+
 /* --- tracked names -------------------------------------------------------- */
 
 static const char *const always_tracked[] = {

@@ -34,6 +34,12 @@ void params_names_free(struct param_names *pn);
 /* Slot of a name (case-insensitive), or -1 when not tracked. */
 int params_slot(const struct param_names *pn, const char *name);
 
+/* The process-wide interned copy of s, one more reference (NULL when out of
+ * memory); and giving a reference back.  Also for user and database names,
+ * which thousands of clients share. */
+const char *params_intern(const char *s);
+void params_release(const char *s);
+
 bool params_set(struct param_set *ps, int slot, const char *value);
 void params_clear(struct param_set *ps);
 bool params_copy(struct param_set *dst, const struct param_set *src);

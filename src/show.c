@@ -268,7 +268,17 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 
 		nb.next = 0;
 		client_addr_str(c, addr, sizeof(addr), &port);
-		sockaddr_text(&c->local.sa, laddr, sizeof(laddr), &lport);
+		{
+			/* Asked of the socket: clients do not keep it (memory per idle client). */
+			struct sockaddr_storage ls;
+			socklen_t ll = sizeof(ls);
+
+			memset(&ls, 0, sizeof(ls));
+			if (c->is_unix || c->io == NULL ||
+			    getsockname(io_fd(c->io), (struct sockaddr *)&ls, &ll) != 0)
+				ls.ss_family = AF_UNIX;
+			sockaddr_text((const struct sockaddr *)&ls, laddr, sizeof(laddr), &lport);
+		}
 		snprintf(ptr, sizeof(ptr), "C-%" PRIu64, c->id);
 		if (c->server != NULL)
 			snprintf(link, sizeof(link), "S-%" PRIu64, c->server->id);
