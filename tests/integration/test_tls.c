@@ -717,6 +717,107 @@ START_TEST(hba_cert_line_maps_the_certificate_through_the_ident_file)
 }
 END_TEST
 
+/* ---- SCRAM-SHA-256-PLUS (channel binding tls-server-end-point) ---------- */
+
+/* A TLS daemon whose certificate is signed with md (NULL: SHA-256) and whose
+ * auth_file holds PostgreSQL's own SCRAM secret of scramuser, so the server
+ * login can only be the pass-through of the client's proof. */
+static void start_scram_tls_fw(struct fw *fw, const char *md, const char *extra)
+{
+	char userlist[1024], secret[512];
+	PGconn *pg = pg_connect("postgres");
+
+	query_str(pg, "SELECT rolpassword FROM pg_authid WHERE rolname = '" FW_SCRAMUSER "'",
+	          secret, sizeof(secret));
+	PQfinish(pg);
+	ck_assert_msg(strncmp(secret, "SCRAM-SHA-256$", 14) == 0, "not a SCRAM secret: %s", secret);
+	snprintf(userlist, sizeof(userlist), "\"%s\" \"%s\"\n\"%s\" \"%s\"\n", FW_SCRAMUSER, secret,
+	         FW_ADMIN, FW_ADMIN_PW);
+	memset(fw, 0, sizeof(*fw));
+	fw_write_config(fw, NULL, NULL, NULL, userlist);
+	tls_make_cert_md(fw->dir, "fw", "localhost", NULL, NULL, md);
+	fw_write_config(fw, expand(fw, extra), NULL, NULL, userlist);
+	fw_spawn(fw);
+	fw_wait_listening(fw);
+}
+
+static void assert_scram_user(PGconn *c)
+{
+	char buf[64];
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(query_str(c, "SELECT current_user", buf, sizeof(buf)), FW_SCRAMUSER);
+	PQfinish(c);
+}
+
+/* libpq's channel_binding=require only succeeds if Fairway offers
+ * SCRAM-SHA-256-PLUS and accepts libpq's hash of Fairway's certificate (a
+ * wrong hash or a wrong comparison fails it); the server login after it is
+ * the pass-through of the proof.  disable and prefer keep working. */
+static void channel_binding_with_certificate_digest(const char *md)
+{
+	struct fw fw;
+
+	start_scram_tls_fw(&fw, md, CLIENT_TLS("prefer") "auth_type = scram-sha-256\n");
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=disable dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw, "sslmode=require channel_binding=prefer dbname=" FW_TESTDB
+	                                  " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	/* A wrong password with channel binding: the usual failure. */
+	expect_connect_error(fw_connect(&fw,
+	                                "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                                " user=" FW_SCRAMUSER " password=nope"),
+	                     "28P01", "SASL authentication failed");
+	/* An unknown user runs the mock exchange with binding too. */
+	expect_connect_error(fw_connect(&fw,
+	                                "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                                " user=nosuchuser password=nope"),
+	                     "28P01", "SASL authentication failed");
+	fw_stop(&fw);
+}
+
+START_TEST(channel_binding_require_logs_in_over_tls_sha256_certificate)
+{
+	channel_binding_with_certificate_digest(NULL);
+}
+END_TEST
+
+/* A certificate signed with SHA-384 (SHA-512): the binding hash is SHA-384
+ * (SHA-512) too, as libpq computes it. */
+START_TEST(channel_binding_require_logs_in_with_sha384_and_sha512_certificates)
+{
+	channel_binding_with_certificate_digest("-sha384");
+	channel_binding_with_certificate_digest("-sha512");
+}
+END_TEST
+
+/* Over plain TCP Fairway offers only SCRAM-SHA-256: libpq with
+ * channel_binding=require gives up by itself, and the daemon goes on. */
+START_TEST(channel_binding_require_over_plain_tcp_is_refused_by_libpq)
+{
+	struct fw fw;
+	PGconn *c;
+
+	start_scram_tls_fw(&fw, NULL, CLIENT_TLS("prefer") "auth_type = scram-sha-256\n");
+	c = fw_connect(&fw, "sslmode=disable channel_binding=require dbname=" FW_TESTDB
+	                    " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW);
+	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
+	ck_assert_msg(strstr(PQerrorMessage(c), "channel binding") != NULL, "%s",
+	              PQerrorMessage(c));
+	PQfinish(c);
+	assert_scram_user(fw_connect(&fw, "sslmode=disable dbname=" FW_TESTDB " user=" FW_SCRAMUSER
+	                                  " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -739,6 +840,9 @@ Suite *tls_suite(void)
 	tcase_add_test(tc, cert_auth_takes_the_user_from_the_certificate);
 	tcase_add_test(tc, hba_cert_line_maps_the_certificate_through_the_ident_file);
 	tcase_add_test(tc, bytes_buffered_inside_openssl_are_processed_without_new_data);
+	tcase_add_test(tc, channel_binding_require_logs_in_over_tls_sha256_certificate);
+	tcase_add_test(tc, channel_binding_require_logs_in_with_sha384_and_sha512_certificates);
+	tcase_add_test(tc, channel_binding_require_over_plain_tcp_is_refused_by_libpq);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, FW_SLOW_TIMEOUT);
 	tcase_add_test(slow, twenty_megabytes_each_way_through_tls_on_both_sides);
