@@ -818,6 +818,32 @@ START_TEST(channel_binding_require_over_plain_tcp_is_refused_by_libpq)
 }
 END_TEST
 
+/* Fairway -> PostgreSQL over TLS: the server offers SCRAM-SHA-256-PLUS and
+ * Fairway binds to the server's certificate, with a plain password and with
+ * the pass-through keys of a client that itself used channel binding.
+ * PostgreSQL checks the hash; a wrong one would fail the login. */
+START_TEST(server_login_over_tls_uses_scram_sha_256_plus)
+{
+	struct fw fw;
+
+	fw_start(&fw, "server_tls_sslmode = require\nverbose = 1\nauth_type = scram-sha-256\n",
+	         NULL, NULL, NULL);
+	assert_scram_user(
+	    fw_connect(&fw, "dbname=" FW_TESTDB " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	ck_assert(fw_wait_log(&fw, "logging in with SCRAM-SHA-256-PLUS (32-byte binding)"));
+	fw_stop(&fw);
+
+	start_scram_tls_fw(&fw, NULL,
+	                   CLIENT_TLS("prefer") "server_tls_sslmode = require\nverbose = 1\n"
+	                                         "auth_type = scram-sha-256\n");
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	ck_assert(fw_wait_log(&fw, "logging in with SCRAM-SHA-256-PLUS"));
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -843,6 +869,7 @@ Suite *tls_suite(void)
 	tcase_add_test(tc, channel_binding_require_logs_in_over_tls_sha256_certificate);
 	tcase_add_test(tc, channel_binding_require_logs_in_with_sha384_and_sha512_certificates);
 	tcase_add_test(tc, channel_binding_require_over_plain_tcp_is_refused_by_libpq);
+	tcase_add_test(tc, server_login_over_tls_uses_scram_sha_256_plus);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, FW_SLOW_TIMEOUT);
 	tcase_add_test(slow, twenty_megabytes_each_way_through_tls_on_both_sides);
