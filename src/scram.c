@@ -602,8 +602,8 @@ static const char *take_cbind_flag(const struct scram_server *st, struct cursor 
 			       "not include channel binding data";
 		if (*flag == 'y' && st->cbind_offered)
 			return "SCRAM channel binding negotiation error: the client supports "
-			       "channel "
-			       "binding but thinks the server does not, and this server does";
+			       "channel binding but thinks the server does not, and this server "
+			       "does";
 		return NULL;
 	}
 	return "malformed SCRAM gs2 header";
