@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "scram.h"
 #include "sqlstate.h"
+#include "tls.h"
 #include "util.h"
 
 /* Constant-time equality of n bytes. */
@@ -261,6 +262,14 @@ static bool console_access(struct client *c)
 	return false;
 }
 
+/* The tls-server-end-point data for SCRAM-SHA-256-PLUS: only on a TLS
+ * connection whose certificate hash can be computed (else -PLUS is not
+ * advertised, as PostgreSQL). */
+static bool client_cbind_data(const struct client *c, uint8_t data[TLS_CERT_HASH_MAX], size_t *len)
+{
+	return client_is_tls(c) && io_tls_cert_hash(c->io, true, data, len);
+}
+
 static void auth_fail_password(struct client *c)
 {
 	client_fail(c, SQLSTATE_INVALID_PASSWORD, "password authentication failed");
@@ -279,9 +288,18 @@ static void send_challenge(struct client *c, enum auth_step step)
 		ok = util_random(c->md5_salt, sizeof(c->md5_salt)) &&
 		     proto_put_auth(out, 5, c->md5_salt, sizeof(c->md5_salt));
 		break;
-	case AUTH_STEP_SASL:
-		ok = proto_put_auth(out, 10, "SCRAM-SHA-256\0", 15);
+	case AUTH_STEP_SASL: {
+		static const char plus[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
+		uint8_t cbind[TLS_CERT_HASH_MAX];
+		size_t cbind_len;
+
+		/* Each name NUL-terminated, then an empty one ends the list. */
+		if (client_cbind_data(c, cbind, &cbind_len))
+			ok = proto_put_auth(out, 10, plus, sizeof(plus));
+		else
+			ok = proto_put_auth(out, 10, "SCRAM-SHA-256\0", 15);
 		break;
+	}
 	case AUTH_STEP_NONE:
 	case AUTH_STEP_SASL_CONT:
 	default:
@@ -391,12 +409,21 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 	struct scram_secret sec;
 	const char *mech;
 	const uint8_t *data;
-	size_t dlen;
-	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128];
+	uint8_t cbind[TLS_CERT_HASH_MAX];
+	size_t dlen, cbind_len = 0;
+	bool has_cbind, plus;
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[256];
 
-	if (proto_parse_sasl_initial(body, len, &mech, &data, &dlen) != PROTO_OK ||
-	    strcmp(mech, "SCRAM-SHA-256") != 0 || data == NULL) {
+	if (proto_parse_sasl_initial(body, len, &mech, &data, &dlen) != PROTO_OK || data == NULL) {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed SASL initial response");
+		return;
+	}
+	has_cbind = client_cbind_data(c, cbind, &cbind_len);
+	plus = strcmp(mech, "SCRAM-SHA-256-PLUS") == 0;
+	if (!(plus && has_cbind) && strcmp(mech, "SCRAM-SHA-256") != 0) {
+		/* -PLUS is only offered over TLS; PostgreSQL's words. */
+		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
+		            "client selected an invalid SASL authentication mechanism");
 		return;
 	}
 	c->scram = calloc(1, sizeof(*c->scram));
@@ -426,6 +453,10 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 		                       sizeof(c->fw->scram_mock_key));
 	}
 	OPENSSL_cleanse(&sec, sizeof(sec));
+	if (!scram_server_set_cbind(c->scram, has_cbind ? cbind : NULL, cbind_len, plus)) {
+		client_fail(c, SQLSTATE_INTERNAL_ERROR, "cannot set up SCRAM channel binding");
+		return;
+	}
 	if (!scram_server_first(c->scram, (const char *)data, dlen, out, sizeof(out), err,
 	                        sizeof(err))) {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
@@ -440,11 +471,13 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 
 static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 {
-	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128];
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[256];
 	enum scram_result res;
 
 	res = scram_server_final(c->scram, (const char *)body, len, out, sizeof(out), err,
 	                         sizeof(err));
+	if (res == SCRAM_BAD_PROOF && c->scram->cbind_mismatch)
+		client_log(LOG_LVL_WARNING, c, "%s", err);
 	if (res == SCRAM_BAD_PROOF) {
 		client_fail(c, SQLSTATE_INVALID_PASSWORD, "SASL authentication failed");
 		return;

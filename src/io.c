@@ -748,6 +748,13 @@ bool io_tls_peer_cn(const struct io *io, char *buf, size_t n)
 	       tls_peer_cn(io->ssl, buf, n);
 }
 
+bool io_tls_cert_hash(const struct io *io, bool own, unsigned char *out, size_t *len)
+{
+	*len = 0;
+	return io != NULL && io->ssl != NULL && !io->tls_handshaking &&
+	       tls_cert_hash(io->ssl, own, out, len);
+}
+
 void io_tls_error(const struct io *io, char *buf, size_t n)
 {
 	if (io->ssl == NULL) {

@@ -56,6 +56,9 @@ bool io_tls_connect(struct io *io, struct ssl_ctx_st *ctx, const char *host, boo
 bool io_is_tls(const struct io *io);
 /* The verified client certificate's common name (auth_type cert). */
 bool io_tls_peer_cn(const struct io *io, char *buf, size_t n);
+/* tls-server-end-point channel binding data: the hash of our own (own) or
+ * the peer's certificate, after the handshake (see tls_cert_hash()). */
+bool io_tls_cert_hash(const struct io *io, bool own, unsigned char *out, size_t *len);
 /* The peer negotiated ALPN "postgresql". */
 bool io_tls_alpn_ok(const struct io *io);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/ECDH=X25519"; "" when plain or handshaking. */

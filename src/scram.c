@@ -558,13 +558,64 @@ static bool server_fail(struct scram_server *st, char *err, size_t err_len, cons
 	return false;
 }
 
+bool scram_server_set_cbind(struct scram_server *st, const uint8_t *data, size_t len, bool selected)
+{
+	if (st->state != SCRAM_SERVER_INIT)
+		return server_fail(st, NULL, 0, "");
+	if (data == NULL) {
+		st->cbind_offered = false;
+		st->cbind_data_len = 0;
+		st->cbind_selected = selected;
+		if (selected)
+			return server_fail(st, NULL, 0, "");
+		return true;
+	}
+	if (len == 0 || len > SCRAM_CBIND_MAX_DATA)
+		return server_fail(st, NULL, 0, "");
+	memcpy(st->cbind_data, data, len);
+	st->cbind_data_len = len;
+	st->cbind_offered = true;
+	st->cbind_selected = selected;
+	return true;
+}
+
+/* Reads the gs2 header's channel binding flag, as PostgreSQL decides it. */
+static const char *take_cbind_flag(const struct scram_server *st, struct cursor *c, char *flag)
+{
+	static const char cbind_type[] = SCRAM_CBIND_TYPE;
+	const char *name;
+	size_t name_len;
+
+	if (take_attr(c, 'p', &name, &name_len)) {
+		if (!st->cbind_selected)
+			return "the client selected SCRAM-SHA-256 without channel binding, but the "
+			       "SCRAM message includes channel binding data";
+		if (name_len != sizeof(cbind_type) - 1 || memcmp(name, cbind_type, name_len) != 0)
+			return "unsupported SCRAM channel binding type";
+		*flag = 'p';
+		return NULL;
+	}
+	if (take_char(c, 'n') || take_char(c, 'y')) {
+		*flag = c->p[-1];
+		if (st->cbind_selected)
+			return "the client selected SCRAM-SHA-256-PLUS, but the SCRAM message does "
+			       "not include channel binding data";
+		if (*flag == 'y' && st->cbind_offered)
+			return "SCRAM channel binding negotiation error: the client supports "
+			       "channel binding but thinks the server does not, and this server "
+			       "does";
+		return NULL;
+	}
+	return "malformed SCRAM gs2 header";
+}
+
 static bool server_first(struct scram_server *st, const char *in, size_t in_len, const char *snonce,
                          size_t snonce_len, char *out, size_t out_size, char *err, size_t err_len)
 {
 	struct cursor c;
-	const char *bare, *user, *cnonce;
+	const char *bare, *user, *cnonce, *why;
 	size_t user_len, cnonce_len;
-	char flag;
+	char flag = 'n';
 	struct writer w;
 
 	if (out != NULL && out_size > 0)
@@ -580,14 +631,8 @@ static bool server_first(struct scram_server *st, const char *in, size_t in_len,
 	c.end = in + in_len;
 
 	/* gs2-header: cbind flag "," [authzid] "," */
-	if (peek_char(&c, 'p'))
-		return server_fail(st, err, err_len, "SCRAM channel binding is not supported");
-	if (take_char(&c, 'n'))
-		flag = 'n';
-	else if (take_char(&c, 'y'))
-		flag = 'y';
-	else
-		return server_fail(st, err, err_len, "malformed SCRAM gs2 header");
+	if ((why = take_cbind_flag(st, &c, &flag)) != NULL)
+		return server_fail(st, err, err_len, why);
 	if (!take_char(&c, ','))
 		return server_fail(st, err, err_len, "malformed SCRAM gs2 header");
 	if (peek_char(&c, 'a'))
@@ -671,14 +716,38 @@ static enum scram_result server_malformed(struct scram_server *st, char *err, si
 	return SCRAM_MALFORMED;
 }
 
+/* The "c=" value for a "p" gs2 header: base64 of the header and our
+ * certificate hash.  Returns NULL, or the reason it is bad; *hash_differs
+ * tells a wrong hash (a failed login) from a malformed value. */
+static const char *check_cbind_data(const struct scram_server *st, const char *cb, size_t cb_len,
+                                    bool *hash_differs)
+{
+	static const char header[] = "p=" SCRAM_CBIND_TYPE ",,";
+	const size_t header_len = sizeof(header) - 1;
+	uint8_t got[sizeof(header) + SCRAM_CBIND_MAX_DATA + 3]; /* room to see a longer one */
+	size_t got_len = 0;
+
+	if (!scram_b64_decode(cb, cb_len, got, sizeof(got), &got_len) || got_len < header_len ||
+	    memcmp(got, header, header_len) != 0)
+		return "SCRAM channel binding attribute does not match the gs2 header";
+	if (got_len != header_len + st->cbind_data_len ||
+	    CRYPTO_memcmp(got + header_len, st->cbind_data, st->cbind_data_len) != 0) {
+		*hash_differs = true;
+		return "SCRAM channel binding check failed: the client's tls-server-end-point data "
+		       "is not the hash of this server's certificate";
+	}
+	return NULL;
+}
+
 /* Reads "c=<base64 gs2 header>,r=<nonce>[,extensions],p=<proof>" and checks
  * everything but the proof itself.  Returns NULL or the reason it is bad;
  * cfwp_len is the length of the client-final-message-without-proof. */
 static const char *parse_client_final(const struct scram_server *st, const char *in, size_t in_len,
-                                      uint8_t proof[SCRAM_KEY_LEN], size_t *cfwp_len)
+                                      uint8_t proof[SCRAM_KEY_LEN], size_t *cfwp_len,
+                                      bool *cbind_differs)
 {
 	const char *expected_cb = st->cbind_flag == 'y' ? gs2_y_b64 : gs2_n_b64;
-	const char *cb, *nonce, *proof_b64, *proof_start;
+	const char *cb, *nonce, *proof_b64, *proof_start, *why;
 	size_t cb_len, nonce_len, proof_len;
 	struct cursor c;
 
@@ -688,8 +757,12 @@ static const char *parse_client_final(const struct scram_server *st, const char 
 	c.end = in + in_len;
 	if (!take_attr(&c, 'c', &cb, &cb_len))
 		return "SCRAM channel binding attribute expected";
-	if (cb_len != 4 || memcmp(cb, expected_cb, 4) != 0)
+	if (st->cbind_flag == 'p') {
+		if ((why = check_cbind_data(st, cb, cb_len, cbind_differs)) != NULL)
+			return why;
+	} else if (cb_len != 4 || memcmp(cb, expected_cb, 4) != 0) {
 		return "SCRAM channel binding check failed";
+	}
 	if (!take_char(&c, ',') || !take_attr(&c, 'r', &nonce, &nonce_len))
 		return "SCRAM nonce attribute expected";
 	if (nonce_len != st->nonce_len || memcmp(nonce, st->nonce, nonce_len) != 0)
@@ -720,15 +793,20 @@ enum scram_result scram_server_final(struct scram_server *st, const char *in, si
 	size_t cfwp_len = 0, am_len;
 	const char *why;
 	struct writer w;
-	bool matches;
+	bool matches, cbind_differs = false;
 
 	if (out != NULL && out_size > 0)
 		out[0] = '\0';
 	if (st->state != SCRAM_SERVER_FIRST_SENT)
 		return server_malformed(st, err, err_len, "unexpected SCRAM client-final-message");
-	why = parse_client_final(st, in, in_len, proof, &cfwp_len);
+	why = parse_client_final(st, in, in_len, proof, &cfwp_len, &cbind_differs);
 	if (why != NULL) {
 		OPENSSL_cleanse(proof, sizeof(proof));
+		if (cbind_differs) {
+			st->cbind_mismatch = true;
+			server_fail(st, err, err_len, why);
+			return SCRAM_BAD_PROOF;
+		}
 		return server_malformed(st, err, err_len, why);
 	}
 	if (!build_auth_message(am, sizeof(am), &am_len, st->client_first_bare,
@@ -797,6 +875,18 @@ static bool client_fail(struct scram_client *st, char *err, size_t err_len, cons
 	return false;
 }
 
+static const char gs2_p_header[] = "p=" SCRAM_CBIND_TYPE ",,";
+
+bool scram_client_set_cbind(struct scram_client *st, const uint8_t *data, size_t len)
+{
+	if (st->state != SCRAM_CLIENT_INIT || data == NULL || len == 0 ||
+	    len > SCRAM_CBIND_MAX_DATA)
+		return client_fail(st, NULL, 0, "");
+	memcpy(st->cbind_data, data, len);
+	st->cbind_data_len = len;
+	return true;
+}
+
 bool scram_client_first_with_nonce(struct scram_client *st, const char *user, const char *nonce,
                                    char *out, size_t out_size)
 {
@@ -830,7 +920,7 @@ bool scram_client_first_with_nonce(struct scram_client *st, const char *user, co
 	st->client_first_bare_len = w.len;
 
 	w_init(&w, out, out_size);
-	w_str(&w, "n,,");
+	w_str(&w, st->cbind_data_len > 0 ? gs2_p_header : "n,,");
 	w_put(&w, st->client_first_bare, st->client_first_bare_len);
 	if (!w.ok)
 		return client_fail(st, NULL, 0, "");
@@ -902,7 +992,9 @@ static bool client_take_server_first(struct scram_client *st, const char *in, si
 	return true;
 }
 
-/* Writes "c=biws,r=<nonce>,p=<proof>" and keeps the expected server signature. */
+/* Writes "c=biws,r=<nonce>,p=<proof>" (with channel binding, "c=" is the
+ * base64 of the gs2 header and the data) and keeps the expected server
+ * signature. */
 static bool client_finish(struct scram_client *st, const struct server_first_fields *f,
                           const uint8_t client_key[SCRAM_KEY_LEN],
                           const uint8_t server_key[SCRAM_KEY_LEN], char *out, size_t out_size,
@@ -916,7 +1008,16 @@ static bool client_finish(struct scram_client *st, const struct server_first_fie
 
 	w_init(&w, cfwp, sizeof(cfwp));
 	w_str(&w, "c=");
-	w_str(&w, gs2_n_b64);
+	if (st->cbind_data_len > 0) {
+		uint8_t cb[sizeof(gs2_p_header) + SCRAM_CBIND_MAX_DATA];
+		size_t hl = sizeof(gs2_p_header) - 1;
+
+		memcpy(cb, gs2_p_header, hl);
+		memcpy(cb + hl, st->cbind_data, st->cbind_data_len);
+		w_b64(&w, cb, hl + st->cbind_data_len);
+	} else {
+		w_str(&w, gs2_n_b64);
+	}
 	w_str(&w, ",r=");
 	w_put(&w, st->server_first + 2, f->nonce_len);
 	if (!w.ok || !build_auth_message(am, sizeof(am), &am_len, st->client_first_bare,

@@ -86,16 +86,28 @@ enum scram_server_state {
 	SCRAM_SERVER_FAILED,     /* any error: every later call fails */
 };
 
-/* Channel binding ("p=" in the gs2 header) is refused; "n" and "y" are
- * accepted, which is correct only while Fairway does not advertise
- * SCRAM-SHA-256-PLUS.  An authorization identity ("a=") and mandatory
- * extensions ("m=") are refused, as PostgreSQL does.  The username attribute
- * is ignored (PostgreSQL takes the user from the startup packet). */
+#define SCRAM_CBIND_TYPE     "tls-server-end-point" /* the only channel binding type */
+#define SCRAM_CBIND_MAX_DATA 64                     /* bytes: a SHA-512 certificate hash */
+
+/* Channel binding (RFC 5802 section 6, tls-server-end-point of RFC 5929):
+ * without scram_server_set_cbind() the gs2 header must be "n" or "y" and "p="
+ * is refused.  With it, the server has advertised SCRAM-SHA-256-PLUS: the
+ * client must use "p=tls-server-end-point" if it chose -PLUS and "n" if it
+ * chose SCRAM-SHA-256 ("y" is a downgrade and refused), and the client-final
+ * "c=" must carry the gs2 header followed by the certificate hash.  An
+ * authorization identity ("a=") and mandatory extensions ("m=") are refused,
+ * as PostgreSQL does.  The username attribute is ignored (PostgreSQL takes the
+ * user from the startup packet). */
 struct scram_server {
 	enum scram_server_state state;
 	struct scram_secret secret; /* owned copy; wiped by scram_server_clear() */
 	bool is_mock;               /* unknown user: the exchange runs, the proof always fails */
-	char cbind_flag;            /* 'n' or 'y'; valid from FIRST_SENT */
+	bool cbind_offered;         /* SCRAM-SHA-256-PLUS was advertised; cbind_data valid */
+	bool cbind_selected;        /* the client chose SCRAM-SHA-256-PLUS */
+	uint8_t cbind_data[SCRAM_CBIND_MAX_DATA]; /* our certificate's hash */
+	size_t cbind_data_len;
+	char cbind_flag;     /* 'n', 'y' or 'p'; valid from FIRST_SENT */
+	bool cbind_mismatch; /* SCRAM_BAD_PROOF came from a wrong certificate hash */
 	char client_first_bare[SCRAM_MAX_MESSAGE_LEN + 1]; /* valid from FIRST_SENT */
 	size_t client_first_bare_len;
 	char server_first[SCRAM_MAX_MESSAGE_LEN + 1]; /* valid from FIRST_SENT */
@@ -114,6 +126,14 @@ void scram_server_init(struct scram_server *st, const struct scram_secret *secre
  * SCRAM_BAD_PROOF.  mock_key is a per-process random secret. */
 void scram_server_init_mock(struct scram_server *st, const char *user, const uint8_t *mock_key,
                             size_t mock_key_len);
+
+/* Before scram_server_first(): the connection is TLS and SCRAM-SHA-256-PLUS
+ * was advertised (data = the tls-server-end-point hash of our certificate,
+ * 1..SCRAM_CBIND_MAX_DATA bytes; NULL when -PLUS was not advertised), and
+ * whether the client's SASLInitialResponse chose it.  False (the exchange is
+ * failed) for a bad length, or for selected without data. */
+SCRAM_MUST_CHECK bool scram_server_set_cbind(struct scram_server *st, const uint8_t *data,
+                                             size_t len, bool selected);
 
 /* in = SASLInitialResponse data (client-first-message), not NUL-terminated.
  * On success writes the server-first-message into out (NUL-terminated) and
@@ -135,7 +155,10 @@ enum scram_result {
 };
 
 /* in = client-final-message.  Checks the channel-binding echo ("biws" or
- * "eSws", matching the gs2 header), the nonce, and the proof in constant time. */
+ * "eSws", matching the gs2 header, or for "p" the header and the certificate
+ * hash), the nonce, and the proof in constant time.  A certificate hash that
+ * differs is SCRAM_BAD_PROOF (the same answer as a wrong password), with
+ * err saying so for the log. */
 SCRAM_MUST_CHECK enum scram_result scram_server_final(struct scram_server *st, const char *in,
                                                       size_t in_len, char *out, size_t out_size,
                                                       char *err, size_t err_len);
@@ -161,13 +184,23 @@ struct scram_client {
 	size_t client_first_bare_len;
 	char server_first[SCRAM_MAX_MESSAGE_LEN + 1]; /* valid from FINAL_SENT */
 	size_t server_first_len;
-	uint8_t server_signature[SCRAM_KEY_LEN]; /* expected "v=" value; valid in FINAL_SENT */
+	uint8_t server_signature[SCRAM_KEY_LEN];  /* expected "v=" value; valid in FINAL_SENT */
+	uint8_t cbind_data[SCRAM_CBIND_MAX_DATA]; /* the server certificate's hash */
+	size_t cbind_data_len;                    /* 0: no channel binding ("n,,") */
 };
 
 void scram_client_init(struct scram_client *st);
 
+/* Before the first message: use SCRAM-SHA-256-PLUS with tls-server-end-point
+ * data (the server certificate's hash, 1..SCRAM_CBIND_MAX_DATA bytes).  The
+ * gs2 header becomes "p=tls-server-end-point,," and "c=" carries it and the
+ * data.  False (the exchange is failed) for a bad length. */
+SCRAM_MUST_CHECK bool scram_client_set_cbind(struct scram_client *st, const uint8_t *data,
+                                             size_t len);
+
 /* Writes "n,,n=,r=<24 random bytes in base64>" (libpq's form: the user name is
- * sent in the startup packet, not here). */
+ * sent in the startup packet, not here); "p=tls-server-end-point,," instead
+ * of "n,," after scram_client_set_cbind(). */
 SCRAM_MUST_CHECK bool scram_client_first(struct scram_client *st, char *out, size_t out_size);
 
 /* Test hook: a given user name (escaped as RFC 5802 says; NULL = empty) and

@@ -29,6 +29,7 @@
 #include "ps_forward.h"
 #include "scram.h"
 #include "sqlstate.h"
+#include "tls.h"
 #include "util.h"
 
 #define BACKLOG_HIGH_BYTES (512 * 1024)
@@ -332,6 +333,33 @@ static bool scram_answer(struct server *sv, const char *pw, const uint8_t *data,
 	return ok;
 }
 
+/* SCRAM-SHA-256-PLUS towards the server: over TLS, when the server lists it
+ * and its certificate's tls-server-end-point hash can be computed (else plain
+ * SCRAM-SHA-256 with "n,,", which PostgreSQL accepts over TLS too). */
+static bool server_cbind_wanted(const struct server *sv, const uint8_t *mechs, size_t len)
+{
+	unsigned char hash[TLS_CERT_HASH_MAX];
+	size_t hash_len;
+	bool bad_list;
+
+	return io_is_tls(sv->io) &&
+	       proto_sasl_has_mech(mechs, len, "SCRAM-SHA-256-PLUS", &bad_list) &&
+	       io_tls_cert_hash(sv->io, false, hash, &hash_len);
+}
+
+static bool server_cbind_set(struct server *sv)
+{
+	unsigned char hash[TLS_CERT_HASH_MAX];
+	size_t hash_len;
+
+	if (!io_tls_cert_hash(sv->io, false, hash, &hash_len) ||
+	    !scram_client_set_cbind(sv->scram, hash, hash_len))
+		return false;
+	server_log(LOG_LVL_DEBUG, sv, "logging in with SCRAM-SHA-256-PLUS (%zu-byte binding)",
+	           hash_len);
+	return true;
+}
+
 /* Answers an authentication request; false after closing the server. */
 static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 {
@@ -383,6 +411,7 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 	}
 	case 10: { /* SASL: list of mechanisms */
 		bool has_scram = proto_sasl_has_mech(data, dlen, "SCRAM-SHA-256", &bad_list);
+		bool plus = server_cbind_wanted(sv, data, dlen);
 
 		if (!has_scram || pw == NULL || pg_is_md5_secret(pw) ||
 		    (strncmp(pw, "SCRAM-SHA-256$", 14) == 0 && !sv->pool->has_scram_key)) {
@@ -394,8 +423,11 @@ static bool login_auth(struct server *sv, const uint8_t *body, size_t len)
 		if (sv->scram == NULL)
 			break;
 		scram_client_init(sv->scram);
+		if (plus && !server_cbind_set(sv))
+			break;
 		if (!scram_client_first(sv->scram, buf, sizeof(buf)) ||
-		    !proto_put_sasl_initial(out, "SCRAM-SHA-256", buf, strlen(buf)))
+		    !proto_put_sasl_initial(out, plus ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256", buf,
+		                            strlen(buf)))
 			break;
 		return true;
 	}

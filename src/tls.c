@@ -668,6 +668,39 @@ bool tls_peer_cn(SSL *ssl, char *buf, size_t n)
 	return len > 0 && (size_t)len < n && strlen(buf) == (size_t)len;
 }
 
+bool tls_cert_hash(SSL *ssl, bool own, unsigned char out[TLS_CERT_HASH_MAX], size_t *len)
+{
+	X509 *cert;
+	const EVP_MD *md = NULL;
+	unsigned int n = 0;
+	int md_nid = NID_undef;
+	bool ok;
+
+	*len = 0;
+	if (ssl == NULL)
+		return false;
+	if (own) {
+		cert = SSL_get_certificate(ssl); /* not a new reference */
+		if (cert == NULL || X509_up_ref(cert) != 1)
+			return false;
+	} else {
+		cert = SSL_get_peer_certificate(ssl);
+		if (cert == NULL)
+			return false;
+	}
+	if (X509_get_signature_info(cert, &md_nid, NULL, NULL, NULL) == 1) {
+		if (md_nid == NID_md5 || md_nid == NID_sha1)
+			md_nid = NID_sha256;
+		md = EVP_get_digestbynid(md_nid);
+	}
+	ok = md != NULL && EVP_MD_size(md) > 0 && EVP_MD_size(md) <= TLS_CERT_HASH_MAX &&
+	     X509_digest(cert, md, out, &n) == 1 && n == (unsigned int)EVP_MD_size(md);
+	X509_free(cert);
+	if (ok)
+		*len = n;
+	return ok;
+}
+
 void tls_error_text(SSL *ssl, char *buf, size_t n)
 {
 	struct tls_bio *tb = ssl_bio(ssl);

@@ -90,6 +90,15 @@ bool tls_alpn_ok(struct ssl_st *ssl);
 /* The common name of the client's certificate, if it sent one that verified
  * against client_tls_ca_file; false otherwise. */
 bool tls_peer_cn(struct ssl_st *ssl, char *buf, size_t n);
+/* Largest certificate hash tls_cert_hash() writes (SHA-512). */
+#define TLS_CERT_HASH_MAX 64
+
+/* The tls-server-end-point channel binding data (RFC 5929): the hash of our
+ * own certificate (own) or of the peer's, with the certificate's signature
+ * digest, except that MD5 and SHA-1 become SHA-256, as PostgreSQL computes it.
+ * False if there is no certificate or its signature digest is unknown (such
+ * as Ed25519). */
+bool tls_cert_hash(struct ssl_st *ssl, bool own, unsigned char out[TLS_CERT_HASH_MAX], size_t *len);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/ECDH=X25519"; "" before the handshake. */
 void tls_describe(struct ssl_st *ssl, char *buf, size_t n);
 /* Why the last step failed, for logs and client errors. */

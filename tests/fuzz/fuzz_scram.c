@@ -8,7 +8,10 @@
  *   4  client role with keys (pass-through login), same messages
  *   5  base64 decoding (must round-trip) and md5 answers
  * The server role uses the RFC 7677 example (user "user", password "pencil",
- * the RFC's salt and server nonce), so the RFC's messages are valid seeds. */
+ * the RFC's salt and server nonce), so the RFC's messages are valid seeds.
+ * In 1 and 2 a third part's first byte sets up channel binding: 0 none, 1
+ * SCRAM-SHA-256-PLUS advertised (hash: 32 zero bytes) and plain chosen, 2
+ * advertised and chosen, 3 chosen without TLS (refused). */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -97,11 +100,17 @@ static void fuzz_server(const uint8_t *data, size_t size, bool mock)
 	size_t len[MAX_PARTS], n = split(data, size, part, len);
 	struct scram_server st;
 
+	static const uint8_t cbind_hash[32];
+	int cbind = n > 2 && len[2] > 0 ? (uint8_t)part[2][0] % 4 : 0;
+
 	if (mock)
 		scram_server_init_mock(&st, "user", mock_key, sizeof(mock_key));
 	else
 		scram_server_init(&st, &rfc_secret);
-	if (scram_server_first_with_nonce(&st, part[0], len[0], RFC_SERVER_NONCE, out, sizeof(out),
+	if (cbind > 0 && !scram_server_set_cbind(&st, cbind == 3 ? NULL : cbind_hash,
+	                                         sizeof(cbind_hash), cbind >= 2)) {
+		assert(cbind == 3 && st.state == SCRAM_SERVER_FAILED);
+	} else if (scram_server_first_with_nonce(&st, part[0], len[0], RFC_SERVER_NONCE, out, sizeof(out),
 	                                  err, sizeof(err))) {
 		assert(st.state == SCRAM_SERVER_FIRST_SENT);
 		assert(strlen(out) < sizeof(out));

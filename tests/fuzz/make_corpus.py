@@ -3,6 +3,7 @@
 committed files are its output).  Every seed is a small valid input: real
 startup packets, psql's message sequences, the RFC 7677 SCRAM exchange,
 sample ini, userlist and console lines."""
+import base64
 import os
 import struct
 
@@ -125,6 +126,13 @@ SEEDS = {
         "secret": b"\x00" + SECRET,
         "server": b"\x01" + C_FIRST + b"\xff" + C_FINAL,
         "server_y": b"\x01" + b"y" + C_FIRST[1:] + b"\xff" + C_FINAL.replace(b"biws", b"eSws"),
+        # channel binding (third part): -PLUS chosen, bound to 32 zero bytes
+        "server_plus": b"\x01" + b"p=tls-server-end-point" + C_FIRST[1:] + b"\xff" +
+        C_FINAL.replace(b"biws", base64.b64encode(b"p=tls-server-end-point,," + bytes(32))) +
+        b"\xff\x02",
+        # "y,," while -PLUS was advertised: the downgrade
+        "server_y_plus": b"\x01" + b"y" + C_FIRST[1:] + b"\xff" +
+        C_FINAL.replace(b"biws", b"eSws") + b"\xff\x01",
         "mock": b"\x02" + C_FIRST + b"\xff" + C_FINAL,
         "client": b"\x03" + S_FIRST + b"\xff" + S_FINAL,
         "client_keys": b"\x04" + S_FIRST + b"\xff" + S_FINAL,

@@ -612,6 +612,12 @@ void tls_make_ca(const char *dir, const char *name)
 void tls_make_cert(const char *dir, const char *name, const char *cn, const char *ca_dir,
                    const char *ca_name)
 {
+	tls_make_cert_md(dir, name, cn, ca_dir, ca_name, NULL);
+}
+
+void tls_make_cert_md(const char *dir, const char *name, const char *cn, const char *ca_dir,
+                      const char *ca_name, const char *md)
+{
 	char key[PATH_MAX + 16], csr[PATH_MAX + 16], crt[PATH_MAX + 16], ext[PATH_MAX + 16];
 	char cakey[PATH_MAX + 16], cacrt[PATH_MAX + 16], subj[128];
 	const char *req[] = {"openssl",
@@ -631,7 +637,7 @@ void tls_make_cert(const char *dir, const char *name, const char *cn, const char
 	                     NULL};
 	const char *sign[] = {
 	    "openssl",         "x509", "-req", "-in",   csr,  "-CA",      cacrt, "-CAkey", cakey,
-	    "-CAcreateserial", "-out", crt,    "-days", "30", "-extfile", ext,   NULL};
+	    "-CAcreateserial", "-out", crt,    "-days", "30", "-extfile", ext,   md,       NULL};
 
 	if (ca_dir == NULL) {
 		ca_dir = run.root;

@@ -88,6 +88,10 @@ void tls_make_ca(const char *dir, const char *name);
  * CA, which also signed PostgreSQL's certificate (ssl = on). */
 void tls_make_cert(const char *dir, const char *name, const char *cn, const char *ca_dir,
                    const char *ca_name);
+/* The same, signed with digest md ("-sha384", "-sha512"; NULL = openssl's
+ * default, SHA-256). */
+void tls_make_cert_md(const char *dir, const char *name, const char *cn, const char *ca_dir,
+                      const char *ca_name, const char *md);
 /* The harness CA's certificate. */
 const char *tls_ca_file(void);
 

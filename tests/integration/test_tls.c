@@ -3,11 +3,14 @@
  * TLS (PostgreSQL 17 style, ALPN "postgresql"), server_tls_sslmode against
  * the harness's PostgreSQL (ssl = on, certificate of the harness CA),
  * certificates swapped by RELOAD, a broken one refused by RELOAD, 20 MB
- * each way and pgbench over TLS.  Certificates come from the openssl command
+ * each way and pgbench over TLS, SCRAM-SHA-256-PLUS channel binding
+ * (libpq's channel_binding, on the wire, and towards PostgreSQL).  Certificates come from the openssl command
  * line (tls_make_ca / tls_make_cert in the harness). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,6 +720,352 @@ START_TEST(hba_cert_line_maps_the_certificate_through_the_ident_file)
 }
 END_TEST
 
+/* ---- SCRAM-SHA-256-PLUS (channel binding tls-server-end-point) ---------- */
+
+/* A TLS daemon whose certificate is signed with md (NULL: SHA-256) and whose
+ * auth_file holds PostgreSQL's own SCRAM secret of scramuser, so the server
+ * login can only be the pass-through of the client's proof. */
+static void start_scram_tls_fw(struct fw *fw, const char *md, const char *extra)
+{
+	char userlist[1024], secret[512];
+	PGconn *pg = pg_connect("postgres");
+
+	query_str(pg, "SELECT rolpassword FROM pg_authid WHERE rolname = '" FW_SCRAMUSER "'",
+	          secret, sizeof(secret));
+	PQfinish(pg);
+	ck_assert_msg(strncmp(secret, "SCRAM-SHA-256$", 14) == 0, "not a SCRAM secret: %s", secret);
+	snprintf(userlist, sizeof(userlist), "\"%s\" \"%s\"\n\"%s\" \"%s\"\n", FW_SCRAMUSER, secret,
+	         FW_ADMIN, FW_ADMIN_PW);
+	memset(fw, 0, sizeof(*fw));
+	fw_write_config(fw, NULL, NULL, NULL, userlist);
+	tls_make_cert_md(fw->dir, "fw", "localhost", NULL, NULL, md);
+	fw_write_config(fw, expand(fw, extra), NULL, NULL, userlist);
+	fw_spawn(fw);
+	fw_wait_listening(fw);
+}
+
+static void assert_scram_user(PGconn *c)
+{
+	char buf[64];
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(query_str(c, "SELECT current_user", buf, sizeof(buf)), FW_SCRAMUSER);
+	PQfinish(c);
+}
+
+/* libpq's channel_binding=require only succeeds if Fairway offers
+ * SCRAM-SHA-256-PLUS and accepts libpq's hash of Fairway's certificate (a
+ * wrong hash or a wrong comparison fails it); the server login after it is
+ * the pass-through of the proof.  disable and prefer keep working. */
+static void channel_binding_with_certificate_digest(const char *md)
+{
+	struct fw fw;
+
+	start_scram_tls_fw(&fw, md, CLIENT_TLS("prefer") "auth_type = scram-sha-256\n");
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=disable dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw, "sslmode=require channel_binding=prefer dbname=" FW_TESTDB
+	                                  " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	/* A wrong password with channel binding: the usual failure. */
+	expect_connect_error(fw_connect(&fw,
+	                                "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                                " user=" FW_SCRAMUSER " password=nope"),
+	                     "28P01", "SASL authentication failed");
+	/* An unknown user runs the mock exchange with binding too. */
+	expect_connect_error(fw_connect(&fw,
+	                                "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                                " user=nosuchuser password=nope"),
+	                     "28P01", "SASL authentication failed");
+	fw_stop(&fw);
+}
+
+START_TEST(channel_binding_require_logs_in_over_tls_sha256_certificate)
+{
+	channel_binding_with_certificate_digest(NULL);
+}
+END_TEST
+
+/* A certificate signed with SHA-384 (SHA-512): the binding hash is SHA-384
+ * (SHA-512) too, as libpq computes it. */
+START_TEST(channel_binding_require_logs_in_with_sha384_and_sha512_certificates)
+{
+	channel_binding_with_certificate_digest("-sha384");
+	channel_binding_with_certificate_digest("-sha512");
+}
+END_TEST
+
+/* Over plain TCP Fairway offers only SCRAM-SHA-256: libpq with
+ * channel_binding=require gives up by itself, and the daemon goes on. */
+START_TEST(channel_binding_require_over_plain_tcp_is_refused_by_libpq)
+{
+	struct fw fw;
+	PGconn *c;
+
+	start_scram_tls_fw(&fw, NULL, CLIENT_TLS("prefer") "auth_type = scram-sha-256\n");
+	c = fw_connect(&fw, "sslmode=disable channel_binding=require dbname=" FW_TESTDB
+	                    " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW);
+	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
+	ck_assert_msg(strstr(PQerrorMessage(c), "channel binding") != NULL, "%s",
+	              PQerrorMessage(c));
+	PQfinish(c);
+	assert_scram_user(fw_connect(&fw, "sslmode=disable dbname=" FW_TESTDB " user=" FW_SCRAMUSER
+	                                  " password=" FW_SCRAM_PW));
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	fw_stop(&fw);
+}
+END_TEST
+
+/* Fairway -> PostgreSQL over TLS: the server offers SCRAM-SHA-256-PLUS and
+ * Fairway binds to the server's certificate, with a plain password and with
+ * the pass-through keys of a client that itself used channel binding.
+ * PostgreSQL checks the hash; a wrong one would fail the login. */
+START_TEST(server_login_over_tls_uses_scram_sha_256_plus)
+{
+	struct fw fw;
+
+	fw_start(&fw, "server_tls_sslmode = require\nverbose = 1\nauth_type = scram-sha-256\n",
+	         NULL, NULL, NULL);
+	assert_scram_user(
+	    fw_connect(&fw, "dbname=" FW_TESTDB " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	ck_assert(fw_wait_log(&fw, "logging in with SCRAM-SHA-256-PLUS (32-byte binding)"));
+	fw_stop(&fw);
+
+	start_scram_tls_fw(&fw, NULL,
+	                   CLIENT_TLS("prefer") "server_tls_sslmode = require\nverbose = 1\n"
+	                                        "auth_type = scram-sha-256\n");
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	ck_assert(fw_wait_log(&fw, "logging in with SCRAM-SHA-256-PLUS"));
+	fw_stop(&fw);
+}
+END_TEST
+
+/* ---- SCRAM-SHA-256-PLUS on the wire, without libpq ---------------------- */
+
+#define CB_CNONCE "chanbindTestClientNonce0123"
+
+/* Sends one message ('p' etc.) over ssl. */
+static void ssl_send_msg(SSL *ssl, char type, const void *body, size_t len)
+{
+	uint8_t buf[1024];
+	uint32_t n = htonl((uint32_t)len + 4);
+
+	ck_assert_uint_le(len + 5, sizeof(buf));
+	buf[0] = (uint8_t)type;
+	memcpy(buf + 1, &n, 4);
+	memcpy(buf + 5, body, len);
+	ck_assert_int_eq(SSL_write(ssl, buf, (int)(len + 5)), (int)(len + 5));
+}
+
+/* SASLInitialResponse: mechanism, then the client-first-message. */
+static void ssl_send_sasl_initial(SSL *ssl, const char *mech, const char *first)
+{
+	uint8_t body[512];
+	size_t ml = strlen(mech) + 1, fl = strlen(first);
+	uint32_t n = htonl((uint32_t)fl);
+
+	memcpy(body, mech, ml);
+	memcpy(body + ml, &n, 4);
+	memcpy(body + ml + 4, first, fl);
+	ssl_send_msg(ssl, 'p', body, ml + 4 + fl);
+}
+
+/* Reads one message; for 'R' returns the code in *code and the data after it. */
+static char ssl_expect(SSL *ssl, uint32_t *code, char *data, size_t size)
+{
+	static uint8_t body[4096];
+	char type;
+	size_t len;
+
+	ck_assert_msg(ssl_read_msg(ssl, &type, body, sizeof(body), &len),
+	              "the pooler closed the TLS connection");
+	if (type == 'R') {
+		ck_assert_uint_ge(len, 4);
+		memcpy(code, body, 4);
+		*code = ntohl(*code);
+		ck_assert_uint_lt(len - 4, size);
+		memcpy(data, body + 4, len - 4);
+		data[len - 4] = '\0';
+	} else if (type == 'E') {
+		/* "C<sqlstate>\0M<message>\0" into data as "<sqlstate> <message>". */
+		const char *st = "", *msg = "";
+
+		for (size_t i = 0; i < len && body[i] != 0;) {
+			const char *f = (const char *)body + i + 1;
+
+			if (body[i] == 'C')
+				st = f;
+			else if (body[i] == 'M')
+				msg = f;
+			i += strnlen(f, len - i - 1) + 2;
+		}
+		snprintf(data, size, "%s %s", st, msg);
+	}
+	return type;
+}
+
+/* Direct TLS (ALPN postgresql) as scramuser; returns the SSL after the
+ * AuthenticationSASL, whose mechanism list must be -PLUS then plain. */
+static SSL *cb_start(const struct fw *fw, SSL_CTX **ctx, int *fd)
+{
+	static const char want[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
+	const char *kv[] = {"user", FW_SCRAMUSER, "database", FW_TESTDB, NULL};
+	unsigned char alpn[] = {10, 'p', 'o', 's', 't', 'g', 'r', 'e', 's', 'q', 'l'};
+	uint8_t pkt[256];
+	size_t len = raw_startup_packet(pkt, sizeof(pkt), kv);
+	char data[256];
+	uint32_t code = 0;
+	SSL *ssl;
+
+	*ctx = SSL_CTX_new(TLS_client_method());
+	ssl = SSL_new(*ctx);
+	*fd = raw_connect(fw);
+	ERR_clear_error();
+	SSL_set_fd(ssl, *fd);
+	SSL_set_alpn_protos(ssl, alpn, sizeof(alpn));
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+	ck_assert_int_eq(SSL_write(ssl, pkt, (int)len), (int)len);
+	ck_assert_int_eq(ssl_expect(ssl, &code, data, sizeof(data)), 'R');
+	ck_assert_uint_eq(code, 10);
+	ck_assert_mem_eq(data, want, sizeof(want)); /* includes the list's final NUL */
+	return ssl;
+}
+
+static void cb_end(SSL *ssl, SSL_CTX *ctx, int fd)
+{
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+}
+
+/* SASLInitialResponse (mech, first) that must be refused: returns the error. */
+static void cb_refused_first(const struct fw *fw, const char *mech, const char *first,
+                             const char *want)
+{
+	SSL_CTX *ctx;
+	int fd;
+	SSL *ssl = cb_start(fw, &ctx, &fd);
+	char data[512];
+	uint32_t code;
+
+	ssl_send_sasl_initial(ssl, mech, first);
+	ck_assert_int_eq(ssl_expect(ssl, &code, data, sizeof(data)), 'E');
+	ck_assert_msg(strstr(data, want) != NULL, "%s", data);
+	cb_end(ssl, ctx, fd);
+}
+
+/* A -PLUS exchange up to the client-final-message, whose c= binds to hash
+ * and whose proof is zeros: the answer's error text. */
+static void cb_final_with_hash(const struct fw *fw, const uint8_t *hash, size_t hash_len, char *err,
+                               size_t err_size)
+{
+	static const char header[] = "p=tls-server-end-point,,";
+	SSL_CTX *ctx;
+	int fd;
+	SSL *ssl = cb_start(fw, &ctx, &fd);
+	uint8_t cb[24 + 64];
+	char data[512], b64[160], final[512];
+	uint32_t code;
+	const char *nonce, *comma;
+
+	ssl_send_sasl_initial(ssl, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,n=,r=" CB_CNONCE);
+	ck_assert_int_eq(ssl_expect(ssl, &code, data, sizeof(data)), 'R');
+	ck_assert_uint_eq(code, 11);
+	ck_assert_msg(strncmp(data, "r=" CB_CNONCE, strlen("r=" CB_CNONCE)) == 0, "%s", data);
+	nonce = data + 2;
+	comma = strchr(nonce, ',');
+	ck_assert_ptr_nonnull(comma);
+	memcpy(cb, header, 24);
+	memcpy(cb + 24, hash, hash_len);
+	ck_assert_int_gt(EVP_EncodeBlock((unsigned char *)b64, cb, (int)(24 + hash_len)), 0);
+	snprintf(final, sizeof(final), "c=%s,r=%.*s,p=%s", b64, (int)(comma - nonce), nonce,
+	         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	ssl_send_msg(ssl, 'p', final, strlen(final));
+	ck_assert_int_eq(ssl_expect(ssl, &code, err, err_size), 'E');
+	cb_end(ssl, ctx, fd);
+}
+
+/* Fairway's certificate hash, computed here from fw.crt (SHA-256 signed). */
+static void fw_cert_sha256(const struct fw *fw, uint8_t out[32])
+{
+	char path[PATH_MAX + 16];
+	unsigned int n = 0;
+	FILE *f;
+	X509 *cert;
+
+	snprintf(path, sizeof(path), "%s/fw.crt", fw->dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ck_assert_ptr_nonnull(cert);
+	ck_assert_int_eq(X509_get_signature_nid(cert), NID_ecdsa_with_SHA256);
+	ck_assert_int_eq(X509_digest(cert, EVP_sha256(), out, &n), 1);
+	ck_assert_uint_eq(n, 32);
+	X509_free(cert);
+}
+
+/* The server side of the binding without libpq: the hash this test computes
+ * passes the binding check (the zero proof then fails as a wrong password),
+ * a different one fails the same way and the log says it was the binding;
+ * "y,," (a downgrade), "n,," with -PLUS, "p=" with plain SCRAM and another
+ * binding type are refused as protocol violations. */
+START_TEST(scram_plus_on_the_wire_checks_the_hash_and_the_gs2_header)
+{
+	struct fw fw;
+	uint8_t hash[32];
+	char err[512];
+
+	start_scram_tls_fw(&fw, NULL, CLIENT_TLS("prefer") "auth_type = scram-sha-256\n");
+	fw_cert_sha256(&fw, hash);
+
+	cb_final_with_hash(&fw, hash, sizeof(hash), err, sizeof(err));
+	ck_assert_str_eq(err, "28P01 SASL authentication failed");
+	/* Logged before the answer was sent, so its absence is final. */
+	ck_assert(!fw_log_contains(&fw, "channel binding check failed"));
+
+	hash[31] ^= 1;
+	cb_final_with_hash(&fw, hash, sizeof(hash), err, sizeof(err));
+	ck_assert_str_eq(err, "28P01 SASL authentication failed");
+	ck_assert(fw_wait_log(&fw, "channel binding check failed"));
+
+	cb_refused_first(&fw, "SCRAM-SHA-256", "y,,n=,r=" CB_CNONCE, "08P01 ");
+	ck_assert(fw_wait_log(&fw, "thinks the server does not"));
+	cb_refused_first(&fw, "SCRAM-SHA-256-PLUS", "n,,n=,r=" CB_CNONCE,
+	                 "does not include channel binding");
+	cb_refused_first(&fw, "SCRAM-SHA-256", "p=tls-server-end-point,,n=,r=" CB_CNONCE,
+	                 "without channel binding");
+	cb_refused_first(&fw, "SCRAM-SHA-256-PLUS", "p=tls-unique,,n=,r=" CB_CNONCE,
+	                 "unsupported SCRAM channel binding type");
+	cb_refused_first(&fw, "SCRAM-SHA-256-PLUS-X", "n,,n=,r=" CB_CNONCE,
+	                 "invalid SASL authentication mechanism");
+	/* "n,," with plain SCRAM over TLS goes on to the server-first-message. */
+	{
+		SSL_CTX *ctx;
+		int fd;
+		SSL *ssl = cb_start(&fw, &ctx, &fd);
+		uint32_t code = 0;
+
+		ssl_send_sasl_initial(ssl, "SCRAM-SHA-256", "n,,n=,r=" CB_CNONCE);
+		ck_assert_int_eq(ssl_expect(ssl, &code, err, sizeof(err)), 'R');
+		ck_assert_uint_eq(code, 11);
+		cb_end(ssl, ctx, fd);
+	}
+	/* The daemon is fine. */
+	assert_scram_user(fw_connect(&fw,
+	                             "sslmode=require channel_binding=require dbname=" FW_TESTDB
+	                             " user=" FW_SCRAMUSER " password=" FW_SCRAM_PW));
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -739,6 +1088,11 @@ Suite *tls_suite(void)
 	tcase_add_test(tc, cert_auth_takes_the_user_from_the_certificate);
 	tcase_add_test(tc, hba_cert_line_maps_the_certificate_through_the_ident_file);
 	tcase_add_test(tc, bytes_buffered_inside_openssl_are_processed_without_new_data);
+	tcase_add_test(tc, channel_binding_require_logs_in_over_tls_sha256_certificate);
+	tcase_add_test(tc, channel_binding_require_logs_in_with_sha384_and_sha512_certificates);
+	tcase_add_test(tc, channel_binding_require_over_plain_tcp_is_refused_by_libpq);
+	tcase_add_test(tc, server_login_over_tls_uses_scram_sha_256_plus);
+	tcase_add_test(tc, scram_plus_on_the_wire_checks_the_hash_and_the_gs2_header);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, FW_SLOW_TIMEOUT);
 	tcase_add_test(slow, twenty_megabytes_each_way_through_tls_on_both_sides);

@@ -769,6 +769,278 @@ START_TEST(channel_binding_echo_must_match_gs2_flag)
 }
 END_TEST
 
+/* ---- channel binding (SCRAM-SHA-256-PLUS, tls-server-end-point) --------- */
+
+/* A whole exchange with channel binding set up on either side: the server
+ * advertised -PLUS with srv (NULL: not advertised) and the client chose it
+ * (selected); the client binds to cli (NULL: "n,,").  Returns the server's
+ * verdict; first_ok = false expects the client-first-message to be refused. */
+static enum scram_result cb_exchange(const struct scram_secret *secret, const uint8_t *client_key,
+                                     const uint8_t *srv, size_t srv_len, bool selected,
+                                     const uint8_t *cli, size_t cli_len, struct scram_server *sv,
+                                     char *err, size_t err_len)
+{
+	struct scram_client cl;
+	char c1[SCRAM_MAX_MESSAGE_LEN + 1], s1[SCRAM_MAX_MESSAGE_LEN + 1];
+	char c2[SCRAM_MAX_MESSAGE_LEN + 1], s2[SCRAM_MAX_MESSAGE_LEN + 1];
+	enum scram_result r;
+
+	scram_server_init(sv, secret);
+	ck_assert(scram_server_set_cbind(sv, srv, srv_len, selected));
+	scram_client_init(&cl);
+	if (cli != NULL)
+		ck_assert(scram_client_set_cbind(&cl, cli, cli_len));
+	ck_assert(scram_client_first(&cl, c1, sizeof(c1)));
+	ck_assert_msg(scram_server_first(sv, c1, strlen(c1), s1, sizeof(s1), err, err_len), "%s",
+	              err);
+	ck_assert(scram_client_final_with_keys(&cl, client_key, secret->server_key, s1, strlen(s1),
+	                                       c2, sizeof(c2), err, err_len));
+	r = scram_server_final(sv, c2, strlen(c2), s2, sizeof(s2), err, err_len);
+	if (r == SCRAM_OK)
+		ck_assert(scram_client_verify_server(&cl, s2, strlen(s2)));
+	scram_client_clear(&cl);
+	return r;
+}
+
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seed + 7 * i);
+}
+
+START_TEST(cbind_client_messages_carry_header_and_hash)
+{
+	struct scram_client cl;
+	struct scram_secret s = rfc_secret();
+	uint8_t hash[32], ck[SCRAM_KEY_LEN];
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[128], want[300], b64[100];
+	uint8_t raw[24 + 32];
+
+	fill(hash, sizeof(hash), 1);
+	decode32(RFC_CLIENT_KEY, ck);
+	scram_client_init(&cl);
+	ck_assert(scram_client_set_cbind(&cl, hash, sizeof(hash)));
+	ck_assert(scram_client_first_with_nonce(&cl, "user", RFC_CNONCE, out, sizeof(out)));
+	ck_assert_str_eq(out, "p=tls-server-end-point,,n=user,r=" RFC_CNONCE);
+	ck_assert(scram_client_final_with_keys(&cl, ck, s.server_key, RFC_SERVER_FIRST,
+	                                       strlen(RFC_SERVER_FIRST), out, sizeof(out), err,
+	                                       sizeof(err)));
+	/* c= is base64("p=tls-server-end-point,," + hash), by OpenSSL's encoder. */
+	ck_assert_uint_eq(strlen("p=tls-server-end-point,,"), 24);
+	memcpy(raw, "p=tls-server-end-point,,", 24);
+	memcpy(raw + 24, hash, sizeof(hash));
+	ck_assert(EVP_EncodeBlock((unsigned char *)b64, raw, sizeof(raw)) > 0);
+	snprintf(want, sizeof(want), "c=%s,r=%s,p=", b64, RFC_NONCE);
+	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+	scram_client_clear(&cl);
+
+	/* Lengths: 1..64 bytes only, and only before the first message. */
+	scram_client_init(&cl);
+	ck_assert(!scram_client_set_cbind(&cl, hash, 0));
+	scram_client_init(&cl);
+	ck_assert(!scram_client_set_cbind(&cl, NULL, 32));
+	scram_client_init(&cl);
+	{
+		uint8_t big[SCRAM_CBIND_MAX_DATA + 1] = {0};
+
+		ck_assert(!scram_client_set_cbind(&cl, big, sizeof(big)));
+	}
+	scram_client_init(&cl);
+	ck_assert(scram_client_first_with_nonce(&cl, "user", RFC_CNONCE, out, sizeof(out)));
+	ck_assert(!scram_client_set_cbind(&cl, hash, sizeof(hash)));
+}
+END_TEST
+
+START_TEST(cbind_good_hash_logs_in_and_passes_through)
+{
+	struct scram_secret s = rfc_secret();
+	struct scram_server sv;
+	uint8_t ck[SCRAM_KEY_LEN], h256[32], h384[48], h512[64];
+	char err[256];
+
+	decode32(RFC_CLIENT_KEY, ck);
+	fill(h256, sizeof(h256), 3);
+	fill(h384, sizeof(h384), 5);
+	fill(h512, sizeof(h512), 9);
+	ck_assert_int_eq(cb_exchange(&s, ck, h256, sizeof(h256), true, h256, sizeof(h256), &sv, err,
+	                             sizeof(err)),
+	                 SCRAM_OK);
+	ck_assert_int_eq(sv.cbind_flag, 'p');
+	/* The ClientKey recovered from a -PLUS proof is the real one (pass-through). */
+	ck_assert(sv.client_key_valid);
+	ck_assert_mem_eq(sv.client_key, ck, SCRAM_KEY_LEN);
+	scram_server_clear(&sv);
+	ck_assert_int_eq(cb_exchange(&s, ck, h384, sizeof(h384), true, h384, sizeof(h384), &sv, err,
+	                             sizeof(err)),
+	                 SCRAM_OK);
+	scram_server_clear(&sv);
+	ck_assert_int_eq(cb_exchange(&s, ck, h512, sizeof(h512), true, h512, sizeof(h512), &sv, err,
+	                             sizeof(err)),
+	                 SCRAM_OK);
+	scram_server_clear(&sv);
+
+	/* -PLUS advertised, plain SCRAM chosen with "n,,": fine. */
+	ck_assert_int_eq(
+	    cb_exchange(&s, ck, h256, sizeof(h256), false, NULL, 0, &sv, err, sizeof(err)),
+	    SCRAM_OK);
+	ck_assert_int_eq(sv.cbind_flag, 'n');
+	scram_server_clear(&sv);
+	/* Not advertised (plain TCP): "n,," as before. */
+	ck_assert_int_eq(cb_exchange(&s, ck, NULL, 0, false, NULL, 0, &sv, err, sizeof(err)),
+	                 SCRAM_OK);
+	scram_server_clear(&sv);
+}
+END_TEST
+
+START_TEST(cbind_wrong_hash_fails_like_a_wrong_password)
+{
+	struct scram_secret s = rfc_secret();
+	struct scram_server sv;
+	uint8_t ck[SCRAM_KEY_LEN], h[48], other[48];
+	char err[256];
+
+	decode32(RFC_CLIENT_KEY, ck);
+	fill(h, sizeof(h), 3);
+	/* One bit off, in the first and in the last byte. */
+	memcpy(other, h, sizeof(h));
+	other[0] ^= 1;
+	ck_assert_int_eq(cb_exchange(&s, ck, h, 32, true, other, 32, &sv, err, sizeof(err)),
+	                 SCRAM_BAD_PROOF);
+	ck_assert(sv.cbind_mismatch);
+	ck_assert(!sv.client_key_valid);
+	ck_assert_msg(strstr(err, "channel binding check failed") != NULL, "%s", err);
+	scram_server_clear(&sv);
+	memcpy(other, h, sizeof(h));
+	other[31] ^= 0x80;
+	ck_assert_int_eq(cb_exchange(&s, ck, h, 32, true, other, 32, &sv, err, sizeof(err)),
+	                 SCRAM_BAD_PROOF);
+	ck_assert(sv.cbind_mismatch);
+	scram_server_clear(&sv);
+	/* A prefix (SHA-256 of a SHA-384 server) or a longer hash is no match. */
+	ck_assert_int_eq(cb_exchange(&s, ck, h, 48, true, h, 32, &sv, err, sizeof(err)),
+	                 SCRAM_BAD_PROOF);
+	ck_assert(sv.cbind_mismatch);
+	scram_server_clear(&sv);
+	ck_assert_int_eq(cb_exchange(&s, ck, h, 32, true, h, 48, &sv, err, sizeof(err)),
+	                 SCRAM_BAD_PROOF);
+	ck_assert(sv.cbind_mismatch);
+	scram_server_clear(&sv);
+	/* A wrong password with the right hash is a plain bad proof. */
+	ck[0] ^= 1;
+	ck_assert_int_eq(cb_exchange(&s, ck, h, 32, true, h, 32, &sv, err, sizeof(err)),
+	                 SCRAM_BAD_PROOF);
+	ck_assert(!sv.cbind_mismatch);
+	scram_server_clear(&sv);
+}
+END_TEST
+
+/* Runs a client-first-message against a server set up with srv/selected;
+ * returns whether it was accepted, err holds the reason if not. */
+static bool cb_first(const char *msg, const uint8_t *srv, size_t srv_len, bool selected, char *err,
+                     size_t err_len)
+{
+	struct scram_secret s = rfc_secret();
+	struct scram_server sv;
+	char out[SCRAM_MAX_MESSAGE_LEN + 1];
+	bool ok;
+
+	err[0] = '\0';
+	scram_server_init(&sv, &s);
+	ck_assert(scram_server_set_cbind(&sv, srv, srv_len, selected));
+	ok = scram_server_first_with_nonce(&sv, msg, strlen(msg), RFC_SNONCE, out, sizeof(out), err,
+	                                   err_len);
+	ck_assert(ok || out[0] == '\0');
+	scram_server_clear(&sv);
+	return ok;
+}
+
+START_TEST(cbind_gs2_header_rules)
+{
+	static const char p_msg[] = "p=tls-server-end-point,,n=,r=" RFC_CNONCE;
+	uint8_t h[32];
+	char err[256];
+	struct scram_server sv;
+	struct scram_secret s = rfc_secret();
+
+	fill(h, sizeof(h), 11);
+	/* -PLUS chosen, "p=tls-server-end-point": accepted. */
+	ck_assert(cb_first(p_msg, h, sizeof(h), true, err, sizeof(err)));
+	/* "y,," while the server advertised -PLUS: a downgrade, refused. */
+	ck_assert(!cb_first("y,,n=,r=" RFC_CNONCE, h, sizeof(h), false, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "negotiation error") != NULL, "%s", err);
+	/* "y,," when -PLUS was not advertised (plain TCP): fine. */
+	ck_assert(cb_first("y,,n=,r=" RFC_CNONCE, NULL, 0, false, err, sizeof(err)));
+	/* "n,," with plain SCRAM over TLS: fine. */
+	ck_assert(cb_first("n,,n=,r=" RFC_CNONCE, h, sizeof(h), false, err, sizeof(err)));
+	/* -PLUS chosen but "n" or "y" in the header. */
+	ck_assert(!cb_first("n,,n=,r=" RFC_CNONCE, h, sizeof(h), true, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "does not include channel binding") != NULL, "%s", err);
+	ck_assert(!cb_first("y,,n=,r=" RFC_CNONCE, h, sizeof(h), true, err, sizeof(err)));
+	/* "p=" with plain SCRAM chosen, over TLS or not. */
+	ck_assert(!cb_first(p_msg, h, sizeof(h), false, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "without channel binding") != NULL, "%s", err);
+	ck_assert(!cb_first(p_msg, NULL, 0, false, err, sizeof(err)));
+	/* Other binding types, an empty one, an authzid. */
+	ck_assert(
+	    !cb_first("p=tls-unique,,n=,r=" RFC_CNONCE, h, sizeof(h), true, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "unsupported") != NULL, "%s", err);
+	ck_assert(!cb_first("p=,,n=,r=" RFC_CNONCE, h, sizeof(h), true, err, sizeof(err)));
+	ck_assert(!cb_first("p=tls-server-end-point2,,n=,r=" RFC_CNONCE, h, sizeof(h), true, err,
+	                    sizeof(err)));
+	ck_assert(!cb_first("p=tls-server-end-point,a=x,n=,r=" RFC_CNONCE, h, sizeof(h), true, err,
+	                    sizeof(err)));
+	ck_assert(!cb_first("p=tls-server-end-point", h, sizeof(h), true, err, sizeof(err)));
+
+	/* -PLUS chosen over a connection without TLS: refused up front. */
+	scram_server_init(&sv, &s);
+	ck_assert(!scram_server_set_cbind(&sv, NULL, 0, true));
+	ck_assert_int_eq(sv.state, SCRAM_SERVER_FAILED);
+	scram_server_clear(&sv);
+	/* Bad lengths. */
+	scram_server_init(&sv, &s);
+	ck_assert(!scram_server_set_cbind(&sv, h, 0, true));
+	scram_server_clear(&sv);
+	scram_server_init(&sv, &s);
+	ck_assert(!scram_server_set_cbind(&sv, h, SCRAM_CBIND_MAX_DATA + 1, true));
+	scram_server_clear(&sv);
+}
+END_TEST
+
+START_TEST(cbind_client_final_c_attribute_is_checked)
+{
+	struct scram_secret s = rfc_secret();
+	struct scram_server sv;
+	uint8_t h[32];
+	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[256];
+	static const char *bad_c[] = {
+	    "biws",     /* "n,," */
+	    "eSws",     /* "y,," */
+	    "",         /* empty */
+	    "cD10bHMt", /* "p=tls-" only */
+	    "!!!!",     /* not base64 */
+	};
+
+	fill(h, sizeof(h), 13);
+	for (size_t i = 0; i < sizeof(bad_c) / sizeof(bad_c[0]); i++) {
+		char msg[300];
+
+		scram_server_init(&sv, &s);
+		ck_assert(scram_server_set_cbind(&sv, h, sizeof(h), true));
+		ck_assert(scram_server_first_with_nonce(
+		    &sv, "p=tls-server-end-point,,n=,r=" RFC_CNONCE,
+		    strlen("p=tls-server-end-point,,n=,r=" RFC_CNONCE), RFC_SNONCE, out,
+		    sizeof(out), err, sizeof(err)));
+		snprintf(msg, sizeof(msg), "c=%s,r=%s,p=%s", bad_c[i], RFC_NONCE, RFC_PROOF);
+		ck_assert_int_eq(
+		    scram_server_final(&sv, msg, strlen(msg), out, sizeof(out), err, sizeof(err)),
+		    SCRAM_MALFORMED);
+		ck_assert(!sv.cbind_mismatch);
+		ck_assert_str_eq(out, "");
+		scram_server_clear(&sv);
+	}
+}
+END_TEST
+
 START_TEST(truncated_or_mutated_client_final_never_succeeds)
 {
 	static const char good[] = RFC_CLIENT_FINAL;
@@ -1029,6 +1301,11 @@ Suite *scram_suite(void)
 	tcase_add_test(tc, server_bounds_nonce_and_message_lengths);
 	tcase_add_test(tc, server_refuses_malformed_client_final);
 	tcase_add_test(tc, channel_binding_echo_must_match_gs2_flag);
+	tcase_add_test(tc, cbind_client_messages_carry_header_and_hash);
+	tcase_add_test(tc, cbind_good_hash_logs_in_and_passes_through);
+	tcase_add_test(tc, cbind_wrong_hash_fails_like_a_wrong_password);
+	tcase_add_test(tc, cbind_gs2_header_rules);
+	tcase_add_test(tc, cbind_client_final_c_attribute_is_checked);
 	tcase_add_test(tc, truncated_or_mutated_client_final_never_succeeds);
 	tcase_add_test(tc, client_refuses_malformed_server_first);
 	tcase_add_test(tc, client_bounds_salt_nonce_and_message_lengths);
