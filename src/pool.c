@@ -788,6 +788,13 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 		pool->last_login_fail_us = 1;
 	if (sqlstate == NULL)
 		return; /* connect failures: clients keep waiting until query_wait_timeout */
+	if (pool->replication != HBA_REPL_NONE && sched_oldest(&pool->waitq) != NULL) {
+		/* The refused server was opened for the oldest waiter: it hears
+		 * why now instead of at query_wait_timeout. */
+		struct sched_entry *e = sched_oldest(&pool->waitq);
+
+		client_fail(container_of(e, struct client, wait), sqlstate, "%s", msg);
+	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
 		struct client *c = container_of(pos, struct client, login_link);

@@ -373,6 +373,43 @@ START_TEST(replication_server_is_own_and_never_reused)
 }
 END_TEST
 
+/* The server refuses a replication client the pool already welcomed (it
+ * lost the REPLICATION attribute): the client hears PostgreSQL's error at
+ * once, not after query_wait_timeout. */
+START_TEST(refused_replication_server_fails_its_client)
+{
+	struct fw fw;
+	PGconn *pg = pg_connect(FW_TESTDB), *c;
+	PGresult *res;
+	char state[6], msg[512];
+
+	PQclear(exec_ok(pg, "DROP ROLE IF EXISTS fw_repl_role"));
+	PQclear(exec_ok(pg, "CREATE ROLE fw_repl_role LOGIN REPLICATION"));
+	fw_start(&fw, NULL, NULL, NULL, FW_USERLIST_DEFAULT "\"fw_repl_role\" \"repl-pw\"\n");
+	c = fw_connect_ok(&fw, "dbname=" FW_TESTDB " user=fw_repl_role password=repl-pw "
+	                       "replication=database");
+	res = PQexec(c, "IDENTIFY_SYSTEM");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	PQfinish(c);
+
+	PQclear(exec_ok(pg, "ALTER ROLE fw_repl_role NOREPLICATION"));
+	c = fw_connect_ok(&fw, "dbname=" FW_TESTDB " user=fw_repl_role password=repl-pw "
+	                       "replication=database");
+	res = PQexec(c, "IDENTIFY_SYSTEM");
+	ck_assert_int_ne(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	ck_assert_msg(parse_error_text(PQerrorMessage(c), state, msg, sizeof(msg)),
+	              "no error text: %s", PQerrorMessage(c));
+	ck_assert_msg(strcmp(state, "42501") == 0, "expected PostgreSQL's 42501: %s",
+	              PQerrorMessage(c));
+	PQfinish(c);
+	PQclear(exec_ok(pg, "DROP ROLE fw_repl_role"));
+	PQfinish(pg);
+	fw_stop(&fw);
+}
+END_TEST
+
 /* Bad values get PostgreSQL's error; the console takes no replication. */
 START_TEST(bad_replication_values_are_refused)
 {
@@ -406,6 +443,7 @@ Suite *replication_suite(void)
 	tcase_add_test(tc, pg_recvlogical_receives_changes_through_the_pooler);
 	tcase_add_test(tc, pg_basebackup_with_streamed_wal_through_the_pooler);
 	tcase_add_test(tc, replication_server_is_own_and_never_reused);
+	tcase_add_test(tc, refused_replication_server_fails_its_client);
 	tcase_add_test(tc, bad_replication_values_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
