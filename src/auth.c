@@ -209,11 +209,6 @@ static bool hba_decide(struct client *c, enum auth_type *type)
 		            "pg_hba.conf rejects connection for %s", who);
 		return false;
 	}
-	if (c->replication != HBA_REPL_NONE) {
-		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		            "replication connections are not supported yet by Fairway");
-		return false;
-	}
 	switch (rule->method) {
 	case HBA_TRUST:
 		*type = AUTH_TRUST;
@@ -320,6 +315,11 @@ void auth_begin(struct client *c)
 	const char *secret = user_secret(c);
 	enum auth_type type = cfg->auth_type;
 
+	if (c->is_console && c->replication != HBA_REPL_NONE) {
+		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		            "replication connections to the admin console are not supported");
+		return;
+	}
 	if (c->is_console) {
 		if (c->is_unix && strcmp(c->user, "pgbouncer") == 0 && peer_is_daemon_uid(c)) {
 			c->is_admin = true;
@@ -331,11 +331,6 @@ void auth_begin(struct client *c)
 	}
 	if (type == AUTH_HBA && !hba_decide(c, &type))
 		return;
-	if (type != AUTH_HBA && c->replication != HBA_REPL_NONE) {
-		client_fail(c, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		            "replication connections are not supported yet by Fairway");
-		return;
-	}
 	if (secret == NULL && authquery_wanted(c, type)) {
 		authquery_start(c); /* comes back here with the answer */
 		return;

@@ -329,6 +329,12 @@ void client_send_welcome(struct client *c)
 		return;
 	}
 	client_set_state(c, CL_IDLE);
+	if (c->replication != HBA_REPL_NONE) {
+		/* Its own server for the whole session, opened now. */
+		io_read_off(c->io);
+		pool_request(c);
+		return;
+	}
 	io_read_on(c->io);
 	client_process(c);
 }
@@ -357,7 +363,9 @@ void client_auth_done(struct client *c)
 		admin_welcome(c);
 		return;
 	}
-	pool = pool_get(c->db, c->user);
+	pool = c->replication != HBA_REPL_NONE
+	           ? pool_get_replication(c->db, c->user, c->replication)
+	           : pool_get(c->db, c->user);
 	if (pool == NULL) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
@@ -400,9 +408,9 @@ void client_auth_done(struct client *c)
 	pool_maybe_launch(pool);
 }
 
-/* replication=database / a boolean, as PostgreSQL reads it.  Only recorded:
- * auth_hba_file lines match on it; auth.c then refuses the connection, as
- * Fairway does not pool replication connections. */
+/* replication=database / a boolean, as PostgreSQL reads it.  auth_hba_file
+ * lines match on it; such a client then gets a replication pool's server of
+ * its own (pool_get_replication). */
 static bool parse_replication(struct client *c, const char *value)
 {
 	static const char *const yes[] = {"1", "on", "true", "yes", "t", "y"};

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "fairway.h"
+#include "hba.h"
 #include "histogram.h"
 #include "log.h"
 #include "pool.h"
@@ -110,6 +111,8 @@ static bool render_pool(struct evbuffer *out, struct pool *p)
 	int n_flows = 0;
 	bool ok;
 
+	if (p->replication != HBA_REPL_NONE)
+		return true; /* series are per (database, user): the normal pool's */
 	esc(db, sizeof(db), p->db->name);
 	esc(user, sizeof(user), p->user);
 	snprintf(labels, sizeof(labels), "database=\"%s\",user=\"%s\"", db, user);

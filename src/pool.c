@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "authquery.h"
+#include "hba.h"
 #include "log.h"
 #include "sqlstate.h"
 #include "util.h"
@@ -92,7 +93,19 @@ struct pool *pool_get(struct database *db, const char *client_user)
 	return pool_get_for_user(db, db->conf->user ? db->conf->user : client_user);
 }
 
+static struct pool *pool_find_or_create(struct database *db, const char *user, int replication);
+
 struct pool *pool_get_for_user(struct database *db, const char *user)
+{
+	return pool_find_or_create(db, user, HBA_REPL_NONE);
+}
+
+struct pool *pool_get_replication(struct database *db, const char *client_user, int replication)
+{
+	return pool_find_or_create(db, db->conf->user ? db->conf->user : client_user, replication);
+}
+
+static struct pool *pool_find_or_create(struct database *db, const char *user, int replication)
 {
 	struct fairway *fw = db->fw;
 	/* The entry's password belongs to its forced user, or to every user. */
@@ -105,7 +118,7 @@ struct pool *pool_get_for_user(struct database *db, const char *user)
 	list_for_each(pos, &db->pools)
 	{
 		pool = list_entry(pos, struct pool, link);
-		if (strcmp(pool->user, user) == 0)
+		if (strcmp(pool->user, user) == 0 && pool->replication == replication)
 			return pool;
 	}
 	pool = calloc(1, sizeof(*pool));
@@ -113,6 +126,7 @@ struct pool *pool_get_for_user(struct database *db, const char *user)
 		return NULL;
 	pool->fw = fw;
 	pool->db = db;
+	pool->replication = (uint8_t)replication;
 	pool->user = strdup(user);
 	pool->puser = pool_user_get(fw, user);
 	if (db_password != NULL)
@@ -161,6 +175,10 @@ int pool_size_limit(const struct pool *pool)
 {
 	const struct user_conf *uc;
 
+	/* Replication connections are never shared: no pool_size applies to
+	 * them (max_db_connections and max_user_connections still do). */
+	if (pool->replication != HBA_REPL_NONE)
+		return 0;
 	if (pool->db->conf->pool_size >= 0)
 		return pool->db->conf->pool_size;
 	uc = user_conf_of(pool, pool->user);
@@ -173,6 +191,8 @@ int pool_reserve_limit(const struct pool *pool)
 {
 	const struct user_conf *uc;
 
+	if (pool->replication != HBA_REPL_NONE)
+		return 0;
 	if (pool->db->conf->reserve_pool_size >= 0)
 		return pool->db->conf->reserve_pool_size;
 	uc = user_conf_of(pool, pool->user);
@@ -195,6 +215,8 @@ static enum pool_mode pool_mode_compute(const struct pool *pool)
 {
 	const struct user_conf *uc = user_conf_of(pool, pool->user);
 
+	if (pool->replication != HBA_REPL_NONE)
+		return POOL_SESSION; /* a replication session keeps its server throughout */
 	if (uc != NULL && uc->pool_mode != POOL_MODE_UNSET)
 		return uc->pool_mode;
 	if (pool->db->conf->pool_mode != POOL_MODE_UNSET)
@@ -377,7 +399,10 @@ void pool_link(struct client *c, struct server *sv)
 		db->stats.wait_time_us += fw->now_us - c->request_us;
 		fw->stats.wait_time_us += fw->now_us - c->request_us;
 	}
-	sql = params_sync_sql(&fw->tracked, &c->params, &sv->params, &oom);
+	/* A physical walsender runs no SET: it keeps its startup values. */
+	sql = c->pool->replication == HBA_REPL_PHYSICAL
+	          ? NULL
+	          : params_sync_sql(&fw->tracked, &c->params, &sv->params, &oom);
 	if (sql != NULL) {
 		bool ok = server_send_internal(sv, sql);
 
@@ -452,6 +477,11 @@ void pool_server_idle(struct server *sv)
 		struct client *c = container_of(e, struct client, wait);
 
 		pool_link(c, sv);
+		return;
+	}
+	if (pool->replication != HBA_REPL_NONE) {
+		/* Opened for a client that is gone: never handed to another. */
+		server_close(sv, "replication client gone");
 		return;
 	}
 	sv->idle_since_us = pool->fw->now_us;
@@ -758,6 +788,13 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 		pool->last_login_fail_us = 1;
 	if (sqlstate == NULL)
 		return; /* connect failures: clients keep waiting until query_wait_timeout */
+	if (pool->replication != HBA_REPL_NONE && sched_oldest(&pool->waitq) != NULL) {
+		/* The refused server was opened for the oldest waiter: it hears
+		 * why now instead of at query_wait_timeout. */
+		struct sched_entry *e = sched_oldest(&pool->waitq);
+
+		client_fail(container_of(e, struct client, wait), sqlstate, "%s", msg);
+	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
 		struct client *c = container_of(pos, struct client, login_link);

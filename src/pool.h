@@ -61,6 +61,8 @@ struct pool {
 	int n_servers;       /* not closed */
 	enum pool_mode mode; /* cached pool_mode (user > database > global) */
 	int n_reserve_used;  /* servers opened beyond pool_size */
+	uint8_t replication; /* enum hba_replication: a replication pool (session mode,
+	                      * one fresh server per client, closed when it leaves) */
 
 	struct welcome_param *welcome; /* owned; parameters for new clients */
 	size_t n_welcome;
@@ -87,6 +89,9 @@ struct database *db_lookup(struct fairway *fw, const char *name, bool create);
 void db_free(struct database *db);
 /* Finds or creates the pool for a client of db logging in as user. */
 struct pool *pool_get(struct database *db, const char *client_user);
+/* The pool for a replication client (replication is an enum hba_replication
+ * other than HBA_REPL_NONE): apart from db's normal pools, one per kind. */
+struct pool *pool_get_replication(struct database *db, const char *client_user, int replication);
 /* Finds or creates the pool of db that logs in as server_user, whatever the
  * database's forced user (the auth_user's pool). */
 struct pool *pool_get_for_user(struct database *db, const char *server_user);

@@ -23,6 +23,7 @@
 #include "authquery.h"
 #include "client.h"
 #include "fairway.h"
+#include "hba.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -267,6 +268,12 @@ void server_client_gone(struct server *sv, bool clean)
 
 	sv->expect_rfq = 0;
 	sv->query_start_us = 0;
+	if (pool->replication != HBA_REPL_NONE) {
+		/* A replication connection is never reused. */
+		server_close(sv, "replication client left");
+		pool_maybe_launch(pool);
+		return;
+	}
 	if (!clean) {
 		server_close(sv, "client disconnect while server was not ready");
 		pool_maybe_launch(pool);
@@ -309,6 +316,25 @@ static void send_startup(struct server *sv)
 	if (dc->application_name) {
 		names[n] = "application_name";
 		values[n++] = dc->application_name;
+	}
+	if (sv->pool->replication != HBA_REPL_NONE) {
+		/* A physical walsender takes no SET: the client it is opened for
+		 * (the oldest waiting, or the one waiting for the pool's first
+		 * login) names it here, for synchronous_standby_names. */
+		struct sched_entry *e = sched_oldest(&sv->pool->waitq);
+		const struct client *c =
+		    e != NULL ? container_of(e, struct client, wait)
+		    : list_empty(&sv->pool->login_waiters)
+		        ? NULL
+		        : list_first(&sv->pool->login_waiters, struct client, login_link);
+
+		if (dc->application_name == NULL && c != NULL &&
+		    c->params.val[PARAM_SLOT_APPLICATION_NAME] != NULL) {
+			names[n] = "application_name";
+			values[n++] = c->params.val[PARAM_SLOT_APPLICATION_NAME];
+		}
+		names[n] = "replication";
+		values[n++] = sv->pool->replication == HBA_REPL_LOGICAL ? "database" : "true";
 	}
 	if (!proto_put_startup(io_output(sv->io), names, values, n))
 		server_close(sv, "out of memory");
@@ -530,7 +556,7 @@ static void login_done(struct server *sv, struct login_params *lp)
 	}
 	pool->last_login_fail_us = 0;
 	pool_set_welcome(pool, lp->p, lp->n);
-	if (cq != NULL && cq[0] != '\0') {
+	if (cq != NULL && cq[0] != '\0' && pool->replication == HBA_REPL_NONE) {
 		server_set_state(sv, SV_RESETTING);
 		if (!server_send_internal(sv, cq))
 			server_close(sv, "out of memory");

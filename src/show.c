@@ -17,6 +17,7 @@
 #include "client.h"
 #include "config.h"
 #include "fairway.h"
+#include "hba.h"
 #include "pool.h"
 #include "proto.h"
 #include "ps_forward.h"
@@ -150,6 +151,9 @@ static bool show_pools(struct fairway *fw, struct evbuffer *out)
 			struct pool *p = list_entry(ppos, struct pool, link);
 			uint64_t maxwait = pool_maxwait_us(p);
 			const char *lbh = NULL;
+
+			if (p->replication != HBA_REPL_NONE)
+				continue; /* one row per (database, user), as PgBouncer */
 			const char *v[ARRAY_SIZE(pools_cols)];
 
 			if (db->conf->host != NULL && strchr(db->conf->host, ',') != NULL)
@@ -210,6 +214,19 @@ static const struct column sockets_cols[] = {
     {"prepared_statements", I},
     {"id", I},
 };
+
+/* The replication column: PgBouncer's words. */
+static const char *replication_name(int replication)
+{
+	switch (replication) {
+	case HBA_REPL_LOGICAL:
+		return "logical";
+	case HBA_REPL_PHYSICAL:
+		return "physical";
+	default:
+		return "none";
+	}
+}
 
 static const char *client_show_state(const struct client *c)
 {
@@ -285,7 +302,7 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 		v[0] = "C";
 		v[1] = c->user;
 		v[2] = c->dbname;
-		v[3] = "no";
+		v[3] = replication_name(c->replication);
 		v[4] = client_show_state(c);
 		v[5] = addr;
 		v[6] = snum(&nb, port);
@@ -366,7 +383,7 @@ static bool show_servers(struct fairway *fw, struct evbuffer *out)
 				v[0] = "S";
 				v[1] = p->user;
 				v[2] = db->name;
-				v[3] = "no";
+				v[3] = replication_name(p->replication);
 				v[4] = server_show_state(sv);
 				v[5] = sv->host;
 				v[6] = snum(&nb, sv->port);
@@ -1037,7 +1054,7 @@ static bool show_sockets(struct fairway *fw, struct evbuffer *out, bool active_o
 		v[0] = "C";
 		v[1] = c->user;
 		v[2] = c->dbname;
-		v[3] = "no";
+		v[3] = replication_name(c->replication);
 		v[4] = client_show_state(c);
 		v[5] = addr;
 		v[6] = snum(&nb, port);
@@ -1096,6 +1113,9 @@ static bool show_waits(struct fairway *fw, struct evbuffer *out)
 		{
 			struct pool *p = list_entry(ppos, struct pool, link);
 			const char *v[ARRAY_SIZE(waits_cols)];
+
+			if (p->replication != HBA_REPL_NONE)
+				continue;
 
 			nb.next = 0;
 			v[0] = db->name;

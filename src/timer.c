@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fairway.h"
+#include "hba.h"
 #include "io.h"
 #include "listener.h"
 #include "log.h"
@@ -155,7 +156,9 @@ static void check_clients(struct fairway *fw)
 		case CL_ACTIVE:
 			if (sv == NULL)
 				break;
+			/* A replication stream is one command that runs for good. */
 			if (cfg->query_timeout_us > 0 && sv->query_start_us != 0 &&
+			    sv->pool->replication == HBA_REPL_NONE &&
 			    fw->now_us - sv->query_start_us > (uint64_t)cfg->query_timeout_us) {
 				pool_unlink(c, false);
 				client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "query timeout");

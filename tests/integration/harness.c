@@ -480,6 +480,10 @@ static void pg_write_config(void)
 	         /* a backend whose pooler connection was closed mid-query stops
 	          * soon, instead of holding a connection slot until it is done */
 	         "client_connection_check_interval = 1s\n"
+	         /* replication suite: logical decoding, pg_basebackup -X stream */
+	         "wal_level = logical\n"
+	         "max_wal_senders = 20\n"
+	         "max_replication_slots = 20\n"
 	         "ssl = on\n"
 	         "ssl_cert_file = 'server.crt'\n"
 	         "ssl_key_file = 'server.key'\n",
@@ -496,6 +500,8 @@ static void pg_write_config(void)
 	                   "host  all " FW_SCRAMUSER " 127.0.0.1/32 scram-sha-256\n"
 	                   "local all all trust\n"
 	                   "host  all all 127.0.0.1/32 trust\n"
+	                   "local replication " FW_SUPERUSER " trust\n"
+	                   "host  replication " FW_SUPERUSER " 127.0.0.1/32 trust\n"
 	                   "host  all all ::1/128 trust\n",
 	                   "w");
 }

@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(sr, hostile_suite());
 	srunner_add_suite(sr, authquery_suite());
 	srunner_add_suite(sr, tls_suite());
+	srunner_add_suite(sr, replication_suite());
 	srunner_run_all(sr, getenv("CK_VERBOSITY") != NULL ? CK_ENV : CK_VERBOSE);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -21,5 +21,6 @@ Suite *prepared_suite(void);
 Suite *hostile_suite(void);
 Suite *authquery_suite(void);
 Suite *tls_suite(void);
+Suite *replication_suite(void);
 
 #endif
