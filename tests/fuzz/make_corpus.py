@@ -178,6 +178,16 @@ SEEDS = {
         "extras": b"search_path, extra_float_digits\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
                   b"\xff\xff\xff\xffpublic\xff\xff3",
     },
+    "hba": {
+        # auth_ident_file text, a NUL, then auth_hba_file text
+        "basic": b"\0local all all peer\nhost all all 127.0.0.1/32 md5\n"
+                 b"host all all ::1/128 scram-sha-256\nhostssl all all 0.0.0.0/0 cert\n",
+        "maps": b"m root app\nre /^(.*)@example\\.com$ \\1\nany x all\n\0"
+                b"local all all peer map=m\nhostssl \"my db\",sameuser +g,@users all cert map=re\n",
+        "masks": b"\0host replication all 10.0.0.0 255.0.0.0 trust\n"
+                 b"hostnossl all all fe80::/10 reject\nhost all all all password\n"
+                 b"host all all 192.168.0.1/33 md5\nbad line\n",
+    },
     "admin": {
         "show": b"SHOW POOLS;",
         "set": b"SET default_pool_size = 30",
