@@ -873,8 +873,45 @@ static void mapping_free(struct mapping *m)
 	free(m->db_user);
 }
 
+/* glibc's regcomp() copies a repeated subexpression once per repetition, so
+ * "a++++...", "((a+)+)+..." or nested counted repetitions take memory
+ * exponential in the pattern's length.  Patterns are the operator's, but a typo must not exhaust
+ * memory: refuse what PostgreSQL's engine refuses too (a quantifier right
+ * after another) and keep the rest small.  NULL when the pattern may be
+ * compiled, else why not. */
+static const char *regex_too_costly(const char *re)
+{
+	int counted = 0, quantified_groups = 0;
+
+	if (strlen(re) > 256)
+		return "longer than 256 characters";
+	for (const char *p = re; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if ((*p == '*' || *p == '+' || *p == '?' || *p == '}') &&
+		    (p[1] == '*' || p[1] == '+' || p[1] == '?' || p[1] == '{'))
+			return "a quantifier follows another one";
+		if (*p == ')' && (p[1] == '*' || p[1] == '+' || p[1] == '?' || p[1] == '{') &&
+		    ++quantified_groups > 4)
+			return "more than four repeated groups";
+		if (*p == '{') {
+			char *end;
+			long lo = strtol(p + 1, &end, 10), hi = lo;
+
+			if (*end == ',')
+				hi = end[1] == '}' ? 0 : strtol(end + 1, &end, 10);
+			if (++counted > 1 || lo > 100 || hi > 100)
+				return "more than one {m,n} repetition, or a bound above 100";
+		}
+	}
+	return NULL;
+}
+
 static void ident_line(struct ctx *cx, struct fields *fs, void *arg)
 {
+	const char *why_not;
 	struct ident *id = arg;
 	struct mapping m;
 	const struct token *sys, *db;
@@ -914,6 +951,12 @@ static void ident_line(struct ctx *cx, struct fields *fs, void *arg)
 		m.is_regex = false;
 		mapping_free(&m);
 		cx->oom = true;
+		return;
+	}
+	if (m.is_regex && (why_not = regex_too_costly(m.sys_user)) != NULL) {
+		fail(cx, "regular expression \"%s\" refused: %s", m.sys_user, why_not);
+		m.is_regex = false;
+		mapping_free(&m);
 		return;
 	}
 	if (m.is_regex && (rc = regcomp(&m.re, m.sys_user, REG_EXTENDED)) != 0) {

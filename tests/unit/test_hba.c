@@ -542,6 +542,33 @@ START_TEST(ident_errors_name_file_and_line)
 }
 END_TEST
 
+/* Patterns whose compiled form would grow exponentially (found by fuzz_hba:
+ * "o+++...+" took more than 2 GB in glibc's regcomp) are refused. */
+START_TEST(ident_refuses_regular_expressions_too_costly_to_compile)
+{
+	struct notes n;
+	const char *bad = "m /o++++++++++++++++++++++++++++++++++++++++++ app\n"
+	                  "m /((((((a+)+)+)+)+)+)+ app\n"
+	                  "m /a{200} app\n"
+	                  "m /a{2}b{2} app\n";
+	struct ident *id;
+
+	memset(&n, 0, sizeof(n));
+	ck_assert_ptr_null(ident_parse(bad, strlen(bad), "ident.conf", note, &n));
+	ck_assert_int_eq(n.errors, 4);
+	ck_assert_msg(strstr(n.all, "a quantifier follows another one (ident.conf:1)") != NULL,
+	              "%s", n.all);
+	ck_assert_msg(strstr(n.all, "more than four repeated groups (ident.conf:2)") != NULL, "%s",
+	              n.all);
+	/* Ordinary patterns still compile. */
+	id = ident_ok("m /^(.*)@example\\.com$ \\1\n"
+	              "n /^[a-z]{8}_(ro|rw)$ app\n");
+	ck_assert(ident_allows(id, "m", "joe@example.com", "joe"));
+	ck_assert(ident_allows(id, "n", "batchjob_ro", "app"));
+	ident_unref(id);
+}
+END_TEST
+
 START_TEST(hba_map_must_name_a_loaded_map)
 {
 	struct ident *id = ident_ok("ops root admin\n");
@@ -682,6 +709,7 @@ Suite *hba_suite(void)
 	tcase_add_test(ti, ident_maps_exact_all_and_quoted);
 	tcase_add_test(ti, ident_regex_matches_and_substitutes_its_group);
 	tcase_add_test(ti, ident_errors_name_file_and_line);
+	tcase_add_test(ti, ident_refuses_regular_expressions_too_costly_to_compile);
 	tcase_add_test(ti, hba_map_must_name_a_loaded_map);
 	tcase_add_test(ti, shared_references_free_once);
 	tcase_add_test(ti, config_loads_the_files_only_for_auth_type_hba);
