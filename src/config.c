@@ -66,7 +66,7 @@ _Static_assert(sizeof(enum fair_key) == sizeof(int), "enum fair_key is stored as
 /* clang-format on */
 
 /* Every setting, sorted by name.  The 101 keys of PgBouncer 1.25 with its
- * defaults, then Fairway's own (fair_key, max_waiting_*, metrics_listen). */
+ * defaults, then Fairway's own (fair_anticipation, fair_key, max_waiting_*, metrics_listen). */
 static const struct cfg_key keys[] = {
     S(admin_users, NULL, R),
     B(application_name_add_host, "0", R),
@@ -99,6 +99,8 @@ static const struct cfg_key keys[] = {
     U(dns_max_ttl, "15", R | NA),
     U(dns_nxdomain_ttl, "15", R | NA),
     U(dns_zone_check_period, "0", R | NA),
+    K("fair_anticipation", CONNSTR_USEC, fair_anticipation_us, "0.001", 0, USEC_PER_SEC, NULL, R,
+      NULL),
     K("fair_key", CONNSTR_CHOICE, fair_key, "application_name", 0, 0, fair_keys, R, NULL),
     U(idle_transaction_timeout, "0", R),
     S(ignore_startup_parameters, NULL, R),
@@ -117,8 +119,8 @@ static const struct cfg_key keys[] = {
     I(max_db_connections, "0", 0, INT_MAX, R),
     K("max_packet_size", CONNSTR_INT64, max_packet_size, "2147483647", 1024, INT32_MAX, NULL, R,
       NULL),
-    K("max_prepared_statements", CONNSTR_INT, max_prepared_statements, "200", 0, INT_MAX, NULL,
-      R, NULL),
+    K("max_prepared_statements", CONNSTR_INT, max_prepared_statements, "200", 0, INT_MAX, NULL, R,
+      NULL),
     I(max_user_client_connections, "0", 0, INT_MAX, R),
     I(max_user_connections, "0", 0, INT_MAX, R),
     I(max_waiting_clients, "0", 0, INT_MAX, R),

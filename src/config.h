@@ -198,10 +198,11 @@ struct config {
 	int tcp_keepintvl;
 	int tcp_user_timeout;
 	/* Fairway's own settings (fair scheduling, metrics). */
-	enum fair_key fair_key;   /* default FAIR_APPLICATION_NAME */
-	int max_waiting_clients;  /* per pool; 0 = unlimited */
-	int max_waiting_per_flow; /* 0 = unlimited */
-	char *metrics_listen;     /* "addr:port" for Prometheus; NULL = off */
+	enum fair_key fair_key;       /* default FAIR_APPLICATION_NAME */
+	int64_t fair_anticipation_us; /* longest a freed server is kept for a light flow */
+	int max_waiting_clients;      /* per pool; 0 = unlimited */
+	int max_waiting_per_flow;     /* 0 = unlimited */
+	char *metrics_listen;         /* "addr:port" for Prometheus; NULL = off */
 
 	struct db_conf *dbs; /* [databases], in file order; a later duplicate name replaces */
 	size_t n_dbs;

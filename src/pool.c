@@ -3,6 +3,7 @@
  * client->server and server->client), and launching servers on demand. */
 #include "pool.h"
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,8 @@ void pool_free(struct pool *pool)
 	OPENSSL_cleanse(pool->scram_client_key, sizeof(pool->scram_client_key));
 	/* Servers were closed and reaped before: the pool owns none now. */
 	list_del(&pool->link);
+	if (pool->keep_timer != NULL)
+		event_free(pool->keep_timer);
 	sched_free(&pool->waitq);
 	for (size_t i = 0; i < pool->n_welcome; i++) {
 		free(pool->welcome[i].name);
@@ -335,6 +338,19 @@ void pool_request(struct client *c)
 
 	c->request_us = c->fw->now_us;
 	c->wait_notified = false;
+	if (pool->kept != NULL && sched_is_anticipated(&pool->waitq, key) &&
+	    !pool_is_paused(pool)) {
+		/* The server kept for this client's flow (see keep_for_flow). */
+		sv = pool->kept;
+		pool_end_keep(pool, true);
+		if (!sched_acquire(&pool->waitq, &c->wait, key, weight, c->fw->now_us)) {
+			pool_server_idle(sv);
+			client_fail(c, "08P01", "out of memory");
+			return;
+		}
+		pool_link(c, sv);
+		return;
+	}
 	if (!pool_is_paused(pool) && sched_count(&pool->waitq) == 0 &&
 	    (sv = take_idle(pool)) != NULL) {
 		if (!sched_acquire(&pool->waitq, &c->wait, key, weight, c->fw->now_us)) {
@@ -441,6 +457,60 @@ void pool_unlink(struct client *c, bool clean)
 	server_client_gone(sv, clean);
 }
 
+static void keep_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *pool = arg;
+	struct server *sv = pool->kept;
+
+	(void)fd;
+	(void)what;
+	if (sv == NULL)
+		return;
+	fw_update_now(pool->fw);
+	pool_end_keep(pool, false);
+	pool_server_idle(sv); /* the flow did not come back: the next waiter gets it */
+}
+
+void pool_end_keep(struct pool *pool, bool taken)
+{
+	if (pool->kept == NULL)
+		return;
+	pool->kept = NULL;
+	evtimer_del(pool->keep_timer);
+	sched_antic_end(&pool->waitq, taken);
+}
+
+/* sv was just given back by a flow whose next request is due in a moment and
+ * that would win the next pick anyway: keep sv idle for it a little instead
+ * of starting a long hold of another flow (sched_anticipate).  true = kept. */
+static bool keep_for_flow(struct pool *pool, struct server *sv)
+{
+	const struct config *cfg = pool->fw->cfg;
+	uint64_t us;
+	struct timeval tv;
+
+	if (pool->kept != NULL || cfg->fair_anticipation_us <= 0 || pool_is_paused(pool))
+		return false;
+	if (pool->keep_timer == NULL) {
+		pool->keep_timer = evtimer_new(pool->fw->base, keep_timer_cb, pool);
+		if (pool->keep_timer == NULL)
+			return false;
+	}
+	us = sched_anticipate(&pool->waitq, pool->fw->now_us, (uint64_t)cfg->fair_anticipation_us);
+	if (us == 0)
+		return false;
+	tv.tv_sec = (time_t)(us / USEC);
+	tv.tv_usec = (suseconds_t)(us % USEC);
+	if (evtimer_add(pool->keep_timer, &tv) != 0) {
+		sched_antic_end(&pool->waitq, false);
+		return false;
+	}
+	sv->idle_since_us = pool->fw->now_us;
+	server_set_state(sv, SV_IDLE);
+	pool->kept = sv;
+	return true;
+}
+
 void pool_server_idle(struct server *sv)
 {
 	struct pool *pool = sv->pool;
@@ -472,6 +542,8 @@ void pool_server_idle(struct server *sv)
 	/* Only a server that just served a client changes hands: a fresh login
 	 * always serves its own pool once, so slots cannot bounce unused. */
 	if (sv->state == SV_ACTIVE && give_slot_to_other_pool(sv))
+		return;
+	if (sv->state == SV_ACTIVE && keep_for_flow(pool, sv))
 		return;
 	if ((e = sched_pick(&pool->waitq, pool->fw->now_us)) != NULL) {
 		struct client *c = container_of(e, struct client, wait);
@@ -525,6 +597,7 @@ double pool_saturation_pct(const struct pool *pool, bool period)
 void pool_period_reset(struct pool *pool)
 {
 	hist_reset(&pool->wait_period);
+	sched_period_reset(&pool->waitq);
 	pool->max_queue_period = sched_count(&pool->waitq);
 	pool->busy_period_us = 0;
 	pool->period_start_us = pool->fw->now_us;

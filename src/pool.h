@@ -55,6 +55,9 @@ struct pool {
 	struct list_head servers;       /* struct server, owned */
 	struct list_head idle_servers;  /* subset in SV_IDLE, most recently used first */
 	struct sched_queue waitq;       /* CL_WAITING clients */
+	struct server *kept;            /* borrowed: an idle server kept for the flow
+	                                 * sched_anticipate chose, or NULL */
+	struct event *keep_timer;       /* owned, made on first use: ends the keeping */
 	struct list_head login_waiters; /* CL_LOGIN clients */
 	int sv_count[SV_STATE_COUNT];
 	int cl_count[CL_STATE_COUNT];
@@ -119,6 +122,8 @@ void pool_drop_link(struct client *c);
 void pool_unlink(struct client *c, bool clean);
 /* A server became idle (login done, reset done, released). */
 void pool_server_idle(struct server *sv);
+/* The kept server stops being kept (server.c calls it when it leaves SV_IDLE). */
+void pool_end_keep(struct pool *pool, bool taken);
 /* Starts servers if clients wait and limits allow; called after changes. */
 void pool_maybe_launch(struct pool *pool);
 /* A server login finished: remember parameters, welcome waiting clients. */

@@ -217,8 +217,10 @@ static struct sched_flow *flow_new(struct sched_queue *q, const char *cut, uint6
 	list_init(&f->waiters);
 	f->heap_idx = NOT_IN_HEAP;
 	f->ewma_hold_us = SCHED_INITIAL_HOLD_US;
+	f->ewma_gap_us = SCHED_GAP_UNKNOWN;
 	f->last_used_us = now_us;
 	hist_reset(&f->wait_hist);
+	hist_reset(&f->wait_period);
 	list_add_tail(&q->flows, &f->link);
 	q->n_flows++;
 	if (keyed) {
@@ -237,6 +239,10 @@ static void flow_free(struct sched_queue *q, struct sched_flow *f)
 		q->overflow = NULL;
 	else
 		table_unlink(q, f);
+	if (q->antic == f)
+		q->antic = NULL;
+	if (q->last_idled == f)
+		q->last_idled = NULL;
 	list_del(&f->link);
 	q->n_flows--;
 	free(f);
@@ -269,6 +275,27 @@ static struct sched_flow *flow_get(struct sched_queue *q, const char *key, uint3
 
 /* ---- entries ---- */
 
+#define MAX_GAP_US 1000000 /* longer gaps count as this in the estimate */
+
+/* f asks for a server: if it was idle since a release, that gap is measured. */
+static void note_request(struct sched_flow *f, uint64_t now_us)
+{
+	uint64_t gap;
+
+	if (f->idle_since_us == 0)
+		return;
+	gap = now_us > f->idle_since_us ? now_us - f->idle_since_us : 0;
+	if (gap > MAX_GAP_US)
+		gap = MAX_GAP_US;
+	if (f->ewma_gap_us == SCHED_GAP_UNKNOWN)
+		f->ewma_gap_us = gap;
+	else if (gap >= f->ewma_gap_us)
+		f->ewma_gap_us += (gap - f->ewma_gap_us) / 8;
+	else
+		f->ewma_gap_us -= (f->ewma_gap_us - gap) / 8;
+	f->idle_since_us = 0;
+}
+
 static void entry_unqueue(struct sched_queue *q, struct sched_entry *e)
 {
 	struct sched_flow *f = e->flow;
@@ -297,6 +324,7 @@ static void grant(struct sched_queue *q, struct sched_flow *f, struct sched_entr
 	f->served++;
 	f->last_used_us = now_us;
 	hist_record(&f->wait_hist, wait_us);
+	hist_record(&f->wait_period, wait_us);
 }
 
 /* ---- API ---- */
@@ -360,6 +388,7 @@ enum sched_admit sched_enqueue(struct sched_queue *q, struct sched_entry *e, con
 		f->refused++;
 		return SCHED_FULL_FLOW;
 	}
+	note_request(f, now_us);
 	e->enqueue_us = now_us;
 	e->seq = q->next_seq++;
 	e->flow = f;
@@ -387,6 +416,7 @@ bool sched_acquire(struct sched_queue *q, struct sched_entry *e, const char *key
 	f = flow_get(q, key, weight, now_us);
 	if (f == NULL)
 		return false;
+	note_request(f, now_us);
 	if (f->heap_idx == NOT_IN_HEAP) {
 		if (f->vtime < q->vclock)
 			f->vtime = q->vclock;
@@ -448,6 +478,56 @@ void sched_release(struct sched_queue *q, struct sched_entry *e, uint64_t hold_u
 	e->charged = 0;
 	if (f->heap_idx != NOT_IN_HEAP)
 		heap_fix(q, f);
+	if (f->n_active == 0 && f->n_waiting == 0) {
+		f->idle_since_us = now_us;
+		q->last_idled = f;
+	} else if (q->last_idled == f) {
+		q->last_idled = NULL;
+	}
+}
+
+uint64_t sched_anticipate(struct sched_queue *q, uint64_t now_us, uint64_t max_us)
+{
+	struct sched_flow *f = q->last_idled;
+	uint64_t start, window;
+
+	if (q->fifo || max_us == 0 || q->antic != NULL || f == NULL || q->heap_len == 0)
+		return 0;
+	if (f->n_active != 0 || f->n_waiting != 0 || f->idle_since_us != now_us)
+		return 0; /* not idle since this very release */
+	if (f->ewma_gap_us == SCHED_GAP_UNKNOWN || f->ewma_gap_us > max_us / 2)
+		return 0; /* it does not come back soon enough to be worth waiting for */
+	start = f->vtime > q->vclock ? f->vtime : q->vclock;
+	if (start > q->heap[0]->vtime)
+		return 0; /* a waiting flow is owed more: no reason to keep it */
+	window = 2 * f->ewma_gap_us + 50;
+	q->antic = f;
+	return window < max_us ? window : max_us;
+}
+
+bool sched_is_anticipated(const struct sched_queue *q, const char *key)
+{
+	char cut[SCHED_KEY_MAX];
+	const struct sched_flow *f;
+
+	if (q->antic == NULL || q->fifo)
+		return false;
+	key_cut(cut, key);
+	f = table_find(q, cut, key_hash(cut));
+	if (f == NULL && q->antic == q->overflow)
+		return q->max_flows != 0 && keyed_flows(q) >= q->max_flows;
+	return f != NULL && f == q->antic;
+}
+
+void sched_antic_end(struct sched_queue *q, bool taken)
+{
+	if (q->antic == NULL)
+		return;
+	if (taken)
+		q->antic->anticipated++;
+	else
+		q->antic->antic_expired++;
+	q->antic = NULL;
 }
 
 void sched_remove(struct sched_queue *q, struct sched_entry *e, bool timed_out)
@@ -478,6 +558,16 @@ struct sched_entry *sched_oldest(const struct sched_queue *q)
 size_t sched_count(const struct sched_queue *q)
 {
 	return q->count;
+}
+
+void sched_period_reset(struct sched_queue *q)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &q->flows)
+	{
+		hist_reset(&list_entry(pos, struct sched_flow, link)->wait_period);
+	}
 }
 
 void sched_forget_idle(struct sched_queue *q, uint64_t now_us, uint64_t idle_us)

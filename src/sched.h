@@ -21,6 +21,7 @@
 #define SCHED_OVERFLOW_KEY      "(other)" /* the flow shared by keys beyond max_flows */
 #define SCHED_DEFAULT_MAX_FLOWS 1024      /* set by sched_init */
 #define SCHED_INITIAL_HOLD_US   1000      /* a new flow's hold estimate */
+#define SCHED_GAP_UNKNOWN       UINT64_MAX
 
 struct sched_flow;
 
@@ -52,8 +53,15 @@ struct sched_flow {
 	uint64_t refused;             /* admission refusals */
 	uint64_t timed_out;           /* waits that ended in query_wait_timeout */
 	struct hist wait_hist;        /* wait times of this flow (a wait of 0 for sched_acquire) */
+	struct hist wait_period;      /* the same since sched_period_reset (stats_period) */
 	struct sched_flow *hash_next; /* borrowed: next in its queue->buckets chain */
 	uint64_t hash;                /* of key */
+	/* Anticipation: how soon the flow asks again after its last server
+	 * went back and it had nothing else running or waiting. */
+	uint64_t idle_since_us; /* when it last became idle that way; 0 = not idle */
+	uint64_t ewma_gap_us;   /* estimate of that gap; SCHED_GAP_UNKNOWN before one */
+	uint64_t anticipated;   /* servers kept for it that it took */
+	uint64_t antic_expired; /* servers kept for it in vain */
 };
 
 struct sched_queue {
@@ -72,8 +80,10 @@ struct sched_queue {
 	struct sched_flow **buckets;   /* owned array: hash chains of the keyed flows */
 	size_t n_buckets;              /* 0 or a power of two */
 	struct sched_flow *overflow;   /* borrowed (it is in flows): the "(other)" flow, or NULL */
-	size_t n_active;   /* entries holding a server: picked or acquired, not released */
-	uint64_t next_seq; /* for sched_entry.seq */
+	size_t n_active;          /* entries holding a server: picked or acquired, not released */
+	uint64_t next_seq;        /* for sched_entry.seq */
+	struct sched_flow *antic; /* borrowed: the flow a freed server is kept for, or NULL */
+	struct sched_flow *last_idled; /* borrowed: the flow the last release left idle, or NULL */
 };
 
 enum sched_admit {
@@ -103,11 +113,29 @@ bool sched_acquire(struct sched_queue *q, struct sched_entry *e, const char *key
 struct sched_entry *sched_pick(struct sched_queue *q, uint64_t now_us);
 /* e gives its server back after hold_us: charges its flow, ends e's tie to it. */
 void sched_release(struct sched_queue *q, struct sched_entry *e, uint64_t hold_us, uint64_t now_us);
+/* Anticipation (deceptive idleness): a light flow, such as a few clients
+ * running short transactions, gives its server back and asks again a moment
+ * later; by then the server has gone to a heavy flow for a long hold.  So a
+ * server just freed by the last release may be kept idle for that flow, at
+ * most max_us and only while the flow deserves it: its own next request is
+ * due (its measured gap fits in max_us), it has nothing else running or
+ * waiting, and it would win the next pick anyway (its virtual time is not
+ * ahead of the best waiting flow's).  One kept server per queue.  Returns how
+ * long to keep it (0 = hand it out now) and marks the flow; now_us must be the
+ * time of that release.  Never in fifo mode. */
+uint64_t sched_anticipate(struct sched_queue *q, uint64_t now_us, uint64_t max_us);
+/* Whether a request with this key belongs to the flow a server is kept for. */
+bool sched_is_anticipated(const struct sched_queue *q, const char *key);
+/* The kept server is gone: taken by its flow (taken = true, counted as
+ * anticipated), or the wait ended (counted as expired), or the server left. */
+void sched_antic_end(struct sched_queue *q, bool taken);
 /* e leaves the queue without a server (client gone, or timed_out: counted). */
 void sched_remove(struct sched_queue *q, struct sched_entry *e, bool timed_out);
 /* The entry that has waited longest (stays queued); NULL if empty. */
 struct sched_entry *sched_oldest(const struct sched_queue *q);
 size_t sched_count(const struct sched_queue *q);
+/* A new stats_period: every flow's wait_period starts empty. */
+void sched_period_reset(struct sched_queue *q);
 /* Forgets flows with nobody waiting or active, unused for idle_us. */
 void sched_forget_idle(struct sched_queue *q, uint64_t now_us, uint64_t idle_us);
 /* The flow of exactly this key (cut to SCHED_KEY_MAX - 1 bytes), NULL if it

@@ -69,8 +69,11 @@ const char *server_state_name(enum server_state s)
 void server_set_state(struct server *sv, enum server_state next)
 {
 	assert(server_may_enter[sv->state] & TO(next));
-	if (sv->state == SV_IDLE)
+	if (sv->state == SV_IDLE) {
 		list_del(&sv->idle_link);
+		if (sv->pool->kept == sv)
+			pool_end_keep(sv->pool, false);
+	}
 	pool_count_server(sv->pool, sv->state, -1);
 	pool_count_server(sv->pool, next, +1);
 	sv->state = next;

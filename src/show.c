@@ -1134,9 +1134,21 @@ static bool show_waits(struct fairway *fw, struct evbuffer *out)
 }
 
 static const struct column flows_cols[] = {
-    {"database", T},    {"user", T},      {"flow", T},      {"weight", I},
-    {"cl_waiting", I},  {"cl_active", I}, {"served", I},    {"server_time_share_pct", N},
-    {"p99_wait_us", I}, {"refused", I},   {"timed_out", I},
+    {"database", T},
+    {"user", T},
+    {"flow", T},
+    {"weight", I},
+    {"cl_waiting", I},
+    {"cl_active", I},
+    {"served", I},
+    {"server_time_share_pct", N},
+    {"p99_wait_us", I},
+    {"refused", I},
+    {"timed_out", I},
+    {"kept", I},
+    {"kept_expired", I},
+    {"gap_us", I},
+    {"period_p99_wait_us", I},
 };
 
 static bool show_flows(struct fairway *fw, struct evbuffer *out)
@@ -1174,6 +1186,12 @@ static bool show_flows(struct fairway *fw, struct evbuffer *out)
 				v[8] = num(&nb, hist_quantile(&f->wait_hist, 0.99));
 				v[9] = num(&nb, f->refused);
 				v[10] = num(&nb, f->timed_out);
+				v[11] = num(&nb, f->anticipated);
+				v[12] = num(&nb, f->antic_expired);
+				v[13] = f->ewma_gap_us == SCHED_GAP_UNKNOWN
+				            ? NULL
+				            : num(&nb, f->ewma_gap_us);
+				v[14] = num(&nb, hist_quantile(&f->wait_period, 0.99));
 				result_row(&r, v);
 			}
 		}

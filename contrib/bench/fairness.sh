@@ -14,14 +14,16 @@
 #            max_db_connections
 #   appname  both log in as user tenant, told apart only by application_name:
 #            one pool of $POOL
-# Targets: direct PostgreSQL (no pool limit: reference only), pgbouncer and
-# candidate, each pooler started fresh per run. Before the noisy tenant starts,
+# Targets: direct PostgreSQL (no pool limit: reference only), pgbouncer,
+# fifo (the candidate with fair_key = none: Fairway's own FIFO, the
+# throughput reference for fairness) and candidate, each pooler started fresh
+# per run. Before the noisy tenant starts,
 # each tenant runs one query, so the pools know their server parameters.
 # query_wait_timeout = DURATION + 10 bounds a starved client; `timeout`
 # bounds every pgbench.
 #
 # Usage: [POOLER_BIN=path | FAIRWAY_BUILD=dir] [BASELINE_BIN=path] [DURATION=20] [REPS=2] [NOISY=80] [QUIET=4] [POOL=10]
-#        [VARIANTS="solo users appname"] [TARGETS="direct pgbouncer candidate"]
+#        [VARIANTS="solo users appname"] [TARGETS="direct pgbouncer fifo candidate"]
 #        [QUIET_CLIENT=tenant|pgbench] fairness.sh
 #        (needs pg.sh start; writes $OUT/fairness.tsv)
 # POOLER_BIN defaults to $FAIRWAY_BUILD/fairway, FAIRWAY_BUILD to the repository top
@@ -31,7 +33,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-20} REPS=${REPS:-2} NOISY=${NOISY:-80} QUIET=${QUIET:-4} POOL=${POOL:-10}
-VARIANTS=${VARIANTS:-solo users appname} TARGETS=${TARGETS:-direct pgbouncer candidate}
+VARIANTS=${VARIANTS:-solo users appname} TARGETS=${TARGETS:-direct pgbouncer fifo candidate}
 QUIET_CLIENT=${QUIET_CLIENT:-tenant}
 PGBENCH=("$PG_BIN/pgbench" -h "$HOST" -n)
 
@@ -41,6 +43,8 @@ cleanup() { [ -z "$NOISY_PID" ] || kill -INT "$NOISY_PID" 2> /dev/null || true; 
 trap cleanup EXIT
 make_configs fairness default_pool_size="$POOL" max_db_connections="$POOL" \
     max_client_conn=$((NOISY + QUIET + 100)) query_wait_timeout=$((DURATION + 10))
+{ cat "$RUN_DIR/fairness-candidate.ini"; echo "fair_key = none"; } > "$RUN_DIR/fairness-fifo.ini"
+chown $RUN_AS "$RUN_DIR/fairness-fifo.ini"
 echo "SELECT pg_sleep(0.005);" > "$RUN_DIR/noisy.sql"
 echo "SELECT 1;" > "$RUN_DIR/quiet.sql"
 
@@ -77,6 +81,10 @@ run_case() { # target variant rep
     if [ -n "$NOISY_PID" ]; then
         wait "$NOISY_PID" || log "noisy pgbench exited with an error (see $dir/noisy.out)"
         NOISY_PID=
+    fi
+    if [ "$t" = candidate ] || [ "$t" = fifo ]; then # the scheduler's own view, for the record
+        "$PG_BIN/psql" -X -h $HOST -p "$port" -U bench -d pgbouncer -c 'SHOW FLOWS' -c 'SHOW WAITS' \
+            > "$dir/flows.txt" 2>&1 || true
     fi
     [ "$t" = direct ] || stop_pid "$POOLER_PID"
 

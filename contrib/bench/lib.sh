@@ -23,9 +23,11 @@ POOLER_BIN=${POOLER_BIN:-$FAIRWAY_BUILD/fairway}
 case $POOLER_BIN in /*) ;; *) POOLER_BIN=$PWD/$POOLER_BIN ;; esac
 case $BASELINE_BIN in /*) ;; *) BASELINE_BIN=$PWD/$BASELINE_BIN ;; esac
 HOST=127.0.0.1
-PG_PORT=55432 BASE_PORT=56432 CAND_PORT=57432
-PG_DIR=/tmp/bench-pg       # cluster: data/, sock/, postgres.log
-RUN_DIR=/tmp/bench-run     # pooler configs, logs, pgbench logs (owned by postgres)
+# BENCH_PORT_BASE and BENCH_TMP let two benchmark runs share a machine.
+PG_PORT=${BENCH_PORT_BASE:-55432}
+BASE_PORT=$((PG_PORT + 1000)) CAND_PORT=$((PG_PORT + 2000))
+PG_DIR=${BENCH_TMP:-/tmp}/bench-pg   # cluster: data/, sock/, postgres.log
+RUN_DIR=${BENCH_TMP:-/tmp}/bench-run # pooler configs, logs, pgbench logs (owned by postgres)
 OUT=${OUT:-/tmp/bench-out} # result tables (*.tsv)
 RUN_AS=postgres            # initdb and pgbouncer refuse to run as root
 DB=bench
@@ -36,8 +38,9 @@ HZ=$(getconf CLK_TCK)
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 log() { echo "[$(date +%T)] $*" >&2; }
 
-port_of() { case $1 in direct) echo $PG_PORT ;; pgbouncer) echo $BASE_PORT ;; candidate) echo $CAND_PORT ;; esac; }
-bin_of() { case $1 in pgbouncer) echo "$BASELINE_BIN" ;; candidate) echo "$POOLER_BIN" ;; esac; }
+# "fifo" (fairness.sh only) is the candidate with fair_key = none.
+port_of() { case $1 in direct) echo $PG_PORT ;; pgbouncer) echo $BASE_PORT ;; candidate | fifo) echo $CAND_PORT ;; esac; }
+bin_of() { case $1 in pgbouncer) echo "$BASELINE_BIN" ;; candidate | fifo) echo "$POOLER_BIN" ;; esac; }
 
 require_pg() {
     "$PG_BIN/pg_isready" -q -h $HOST -p $PG_PORT || die "PostgreSQL is not up on $PG_PORT: run $BENCH/pg.sh start"

@@ -137,6 +137,7 @@ static const struct {
     {"dns_max_ttl", "15", "yes"},
     {"dns_nxdomain_ttl", "15", "yes"},
     {"dns_zone_check_period", "0", "yes"},
+    {"fair_anticipation", "0.001", "yes"},
     {"fair_key", "application_name", "yes"},
     {"idle_transaction_timeout", "0", "yes"},
     {"ignore_startup_parameters", "", "yes"},
@@ -257,8 +258,8 @@ START_TEST(every_default_matches_pgbouncer_and_show_config_is_sorted)
 	memset(&sa, 0, sizeof(sa));
 	sa.conffile = path;
 	config_show(cfg, show_all_row, &sa);
-	ck_assert_uint_eq(sa.n, N_EXPECTED); /* 101 PgBouncer keys + 4 Fairway keys */
-	ck_assert_uint_eq(N_EXPECTED, 105);
+	ck_assert_uint_eq(sa.n, N_EXPECTED); /* 101 PgBouncer keys + 5 Fairway keys */
+	ck_assert_uint_eq(N_EXPECTED, 106);
 
 	ck_assert_int_eq(cfg->listen_port, 6432);
 	ck_assert_ptr_null(cfg->listen_addr);
@@ -345,16 +346,30 @@ START_TEST(every_type_parses_its_forms)
 		const char *line;
 		bool ok;
 	} cases[] = {
-	    {"log_stats = yes", true},          {"log_stats = Off", true},
-	    {"log_stats = TRUE", true},         {"log_stats = maybe", false},
-	    {"max_client_conn = 12abc", false}, {"max_client_conn = +12", true},
-	    {"query_timeout = abc", false},     {"query_timeout = 0x10", false},
-	    {"query_timeout = nan", false},     {"query_timeout = inf", false},
-	    {"query_timeout = 1e3", true},      {"pool_mode = Transaction", true},
-	    {"pool_mode = batch", false},       {"auth_type = scram-sha-256", true},
-	    {"auth_type = password", false},    {"unix_socket_mode = 0800", false},
-	    {"unix_socket_mode = 700", true},   {"client_tls_sslmode = sometimes", false},
-	    {"fair_key = client_addr", true},   {"fair_key = tenant", false},
+	    {"log_stats = yes", true},
+	    {"log_stats = Off", true},
+	    {"log_stats = TRUE", true},
+	    {"log_stats = maybe", false},
+	    {"max_client_conn = 12abc", false},
+	    {"max_client_conn = +12", true},
+	    {"query_timeout = abc", false},
+	    {"query_timeout = 0x10", false},
+	    {"query_timeout = nan", false},
+	    {"query_timeout = inf", false},
+	    {"query_timeout = 1e3", true},
+	    {"pool_mode = Transaction", true},
+	    {"pool_mode = batch", false},
+	    {"auth_type = scram-sha-256", true},
+	    {"auth_type = password", false},
+	    {"unix_socket_mode = 0800", false},
+	    {"unix_socket_mode = 700", true},
+	    {"client_tls_sslmode = sometimes", false},
+	    {"fair_key = client_addr", true},
+	    {"fair_key = tenant", false},
+	    {"fair_anticipation = 0.0005", true},
+	    {"fair_anticipation = 2", false},
+	    {"fair_anticipation = -1", false},
+	    {"fair_anticipation = 0", true},
 	};
 	struct config *cfg;
 

@@ -224,6 +224,7 @@ struct sim_flow {
 struct sim_server {
 	struct client *c; /* NULL = idle */
 	uint64_t until, hold;
+	bool kept; /* idle, kept for q.antic until kept_until (as pool.c keeps one) */
 };
 
 struct sim {
@@ -235,6 +236,9 @@ struct sim {
 	int n_servers, n_clients;
 	uint64_t now, seed, busy_us;
 	bool jitter;
+	uint64_t antic_max_us; /* fair_anticipation; 0 = off */
+	int kept;              /* index of the kept server, -1 = none */
+	uint64_t kept_since, kept_until, kept_idle_us;
 };
 
 static uint64_t lcg(uint64_t *seed)
@@ -243,22 +247,34 @@ static uint64_t lcg(uint64_t *seed)
 	return *seed >> 33;
 }
 
-/* Work-conserving: every idle server takes the next waiter. */
+static void sim_serve(struct sim *s, struct sim_server *v, struct client *c)
+{
+	struct sim_flow *f = &s->flows[c->flow];
+
+	v->c = c;
+	v->hold = s->jitter ? f->hold_us / 2 + lcg(&s->seed) % (f->hold_us + 1) : f->hold_us;
+	v->until = s->now + v->hold;
+	f->picks++;
+}
+
+/* Work-conserving but for a kept server: every idle server takes the next waiter. */
 static void sim_assign(struct sim *s)
 {
 	for (int i = 0; i < s->n_servers && sched_count(&s->q) > 0; i++) {
 		struct sim_server *v = &s->sv[i];
-		struct sim_flow *f;
 
-		if (v->c != NULL)
+		if (v->c != NULL || v->kept)
 			continue;
-		v->c = pick(&s->q, s->now);
-		f = &s->flows[v->c->flow];
-		v->hold =
-		    s->jitter ? f->hold_us / 2 + lcg(&s->seed) % (f->hold_us + 1) : f->hold_us;
-		v->until = s->now + v->hold;
-		f->picks++;
+		sim_serve(s, v, pick(&s->q, s->now));
 	}
+}
+
+static void sim_end_keep(struct sim *s, bool taken)
+{
+	s->kept_idle_us += s->now - s->kept_since;
+	s->sv[s->kept].kept = false;
+	s->kept = -1;
+	sched_antic_end(&s->q, taken);
 }
 
 static void sim_need(struct sim *s, int i)
@@ -266,14 +282,47 @@ static void sim_need(struct sim *s, int i)
 	const struct sim_flow *f = &s->flows[s->c[i].flow];
 
 	s->ready_at[i] = UINT64_MAX;
+	if (s->kept >= 0 && sched_is_anticipated(&s->q, f->key)) {
+		struct sim_server *v = &s->sv[s->kept];
+
+		sim_end_keep(s, true);
+		ck_assert(sched_acquire(&s->q, &s->c[i].e, f->key, f->weight, s->now));
+		s->c[i].state = CLIENT_ACTIVE;
+		sim_serve(s, v, &s->c[i]);
+		return;
+	}
 	enqueue_ok(&s->q, &s->c[i], f->key, f->weight, s->now);
 }
 
-/* Runs n_servers servers for horizon_us of simulated time. */
-static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_servers,
-                     uint64_t horizon_us, bool jitter)
+/* A server was given back: kept for its flow if the scheduler says so. */
+static void sim_freed(struct sim *s, int server)
 {
-	struct sim s = {.flows = flows, .n_servers = n_servers, .seed = 12345, .jitter = jitter};
+	uint64_t us;
+
+	if (s->antic_max_us == 0 || s->kept >= 0 || sched_count(&s->q) == 0)
+		return;
+	us = sched_anticipate(&s->q, s->now, s->antic_max_us);
+	ck_assert_uint_le(us, s->antic_max_us);
+	if (us == 0)
+		return;
+	s->kept = server;
+	s->sv[server].kept = true;
+	s->kept_since = s->now;
+	s->kept_until = s->now + us;
+}
+
+/* Runs n_servers servers for horizon_us of simulated time, keeping a freed
+ * server for its flow up to antic_max_us as pool.c does (0 = never);
+ * returns the time servers spent kept idle. */
+static uint64_t simulate_kept(bool fifo, struct sim_flow *flows, int n_flows, int n_servers,
+                              uint64_t horizon_us, bool jitter, uint64_t antic_max_us)
+{
+	struct sim s = {.flows = flows,
+	                .n_servers = n_servers,
+	                .seed = 12345,
+	                .jitter = jitter,
+	                .antic_max_us = antic_max_us,
+	                .kept = -1};
 	int k = 0;
 
 	for (int f = 0; f < n_flows; f++)
@@ -305,10 +354,16 @@ static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_serve
 				client = i;
 				server = -1;
 			}
+		if (s.kept >= 0 && s.kept_until < t) {
+			t = s.kept_until;
+			client = server = -1;
+		}
 		if (t > horizon_us)
 			break;
 		s.now = t;
-		if (server >= 0) {
+		if (server < 0 && client < 0) {
+			sim_end_keep(&s, false); /* expired: the next waiter gets it */
+		} else if (server >= 0) {
 			struct sim_server *v = &s.sv[server];
 			int i = (int)(v->c - s.c);
 
@@ -316,6 +371,7 @@ static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_serve
 			s.busy_us += v->hold;
 			v->c = NULL;
 			s.ready_at[i] = s.now + flows[s.c[i].flow].think_us;
+			sim_freed(&s, server);
 			if (flows[s.c[i].flow].think_us == 0)
 				sim_need(&s, i);
 		} else {
@@ -329,9 +385,12 @@ static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_serve
 		flows[f].server_time_us = sf->server_time_us;
 		flows[f].p99_wait_us = hist_quantile(&sf->wait_hist, 0.99);
 	}
-	/* Work-conserving: no server idled while anyone waited. */
-	ck_assert_uint_ge(s.busy_us + (uint64_t)n_servers * 20000,
+	/* Work-conserving: no server idled while anyone waited, but for the
+	 * time one was kept for a flow. */
+	ck_assert_uint_ge(s.busy_us + s.kept_idle_us + (uint64_t)n_servers * 20000,
 	                  (uint64_t)n_servers * horizon_us);
+	if (s.kept >= 0)
+		sim_end_keep(&s, false);
 	for (int i = 0; i < n_servers; i++)
 		if (s.sv[i].c != NULL)
 			sched_release(&s.q, &s.sv[i].c->e, s.sv[i].hold, s.now);
@@ -341,6 +400,13 @@ static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_serve
 	free(s.ready_at);
 	free(s.c);
 	free(s.sv);
+	return s.kept_idle_us;
+}
+
+static void simulate(bool fifo, struct sim_flow *flows, int n_flows, int n_servers,
+                     uint64_t horizon_us, bool jitter)
+{
+	ck_assert_uint_eq(simulate_kept(fifo, flows, n_flows, n_servers, horizon_us, jitter, 0), 0);
 }
 
 START_TEST(weights_3_to_1_give_3_to_1_server_time)
@@ -393,6 +459,117 @@ START_TEST(a_quiet_tenant_waits_far_less_beside_a_noisy_one_than_under_fifo)
 	ck_assert_uint_gt(fair[1].picks, 10 * fifo[1].picks);
 	/* Fairness does not waste capacity: the noisy tenant keeps its pace. */
 	ck_assert_uint_ge(fair[0].picks * 10, fifo[0].picks * 9);
+}
+END_TEST
+
+START_TEST(a_server_kept_for_the_quiet_flow_ends_its_waits_for_long_holds)
+{
+	/* Servers freed in bunches (every noisy hold is 5 ms, no jitter) and a
+	 * quiet flow that thinks 50 us between short transactions: without
+	 * anticipation it waits for the next bunch; with a server kept for it
+	 * (fair_anticipation = 1 ms) its waits end, for little idle time. */
+	struct sim_flow plain[2] = {
+	    {.key = "noisy", .weight = 1, .hold_us = 5000, .think_us = 0, .clients = 80},
+	    {.key = "quiet", .weight = 1, .hold_us = 100, .think_us = 50, .clients = 1},
+	};
+	struct sim_flow kept[2], fifo[2];
+	uint64_t horizon = 10000000, idle;
+
+	memcpy(kept, plain, sizeof(kept));
+	memcpy(fifo, plain, sizeof(fifo));
+	simulate(false, plain, 2, 10, horizon, false);
+	idle = simulate_kept(false, kept, 2, 10, horizon, false, 1000);
+	ck_assert_uint_eq(simulate_kept(true, fifo, 2, 10, horizon, false, 1000), 0);
+	ck_assert_uint_ge(plain[1].p99_wait_us, 1000);
+	ck_assert_uint_le(kept[1].p99_wait_us, 10);
+	ck_assert_uint_gt(kept[1].picks, 10 * plain[1].picks);
+	/* Kept time is the quiet think time only: a third of one server of ten
+	 * here (think 50 us per 100 us hold), never more than one server. */
+	ck_assert_uint_le(idle, kept[1].picks * 50 + 1000);
+	ck_assert_uint_le(idle * 2, horizon);
+	/* The noisy flow pays only the quiet flow's own server time. */
+	ck_assert_uint_ge(kept[0].server_time_us + kept[1].server_time_us + idle + 10 * 20000,
+	                  10 * horizon);
+}
+END_TEST
+
+START_TEST(no_server_is_kept_for_a_flow_that_is_slow_to_return_or_owed_less)
+{
+	struct sched_queue q;
+	struct client c[4];
+	uint64_t now = 1000;
+
+	clients_init(c, 4);
+	sched_init(&q, false, 0, 0);
+	/* "other" has had a long hold: it is owed less than "slow" below. */
+	ck_assert(sched_acquire(&q, &c[1].e, "other", 1, now));
+	sched_release(&q, &c[1].e, 20000, now);
+	/* "slow" comes back 800 us after its releases: beyond half of 1 ms. */
+	for (int i = 0; i < 20; i++) {
+		ck_assert(sched_acquire(&q, &c[0].e, "slow", 1, now));
+		now += 100;
+		sched_release(&q, &c[0].e, 100, now);
+		now += 800;
+	}
+	enqueue_ok(&q, &c[1], "other", 1, now);
+	ck_assert(sched_acquire(&q, &c[0].e, "slow", 1, now));
+	sched_release(&q, &c[0].e, 100, now);
+	ck_assert_uint_eq(sched_anticipate(&q, now, 1000), 0);
+	ck_assert_uint_eq(flow_of(&q, "slow")->ewma_gap_us, 800);
+	/* With 2 ms allowed it is worth waiting for: 2 x 800 + 50 us. */
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 1650);
+	ck_assert(sched_is_anticipated(&q, "slow"));
+	ck_assert(!sched_is_anticipated(&q, "other"));
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 0); /* one at a time */
+	sched_antic_end(&q, false);
+	ck_assert_uint_eq(flow_of(&q, "slow")->antic_expired, 1);
+	ck_assert(!sched_is_anticipated(&q, "slow"));
+	/* Only at the release itself, not later. */
+	ck_assert_uint_eq(sched_anticipate(&q, now + 1, 2000), 0);
+	/* A flow that has had more than the waiting one is not kept for. */
+	ck_assert(sched_acquire(&q, &c[0].e, "slow", 1, now));
+	sched_release(&q, &c[0].e, 100000, now);
+	ck_assert_uint_gt(flow_of(&q, "slow")->vtime, flow_of(&q, "other")->vtime);
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 0);
+	/* Nor while it still holds another server. */
+	ck_assert(sched_acquire(&q, &c[2].e, "other", 1, now));
+	ck_assert(sched_acquire(&q, &c[3].e, "other", 1, now));
+	sched_release(&q, &c[2].e, 1, now);
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 0);
+	sched_release(&q, &c[3].e, 1, now);
+	sched_remove(&q, &c[1].e, false);
+	/* Nobody waiting: nothing to keep it from. */
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 0);
+	/* fifo mode never keeps. */
+	sched_set_limits(&q, true, 0, 0);
+	enqueue_ok(&q, &c[1], "other", 1, now);
+	ck_assert(sched_acquire(&q, &c[0].e, "slow", 1, now));
+	sched_release(&q, &c[0].e, 1, now);
+	ck_assert_uint_eq(sched_anticipate(&q, now, 2000), 0);
+	sched_remove(&q, &c[1].e, false);
+	sched_free(&q);
+}
+END_TEST
+
+START_TEST(period_histograms_restart_and_total_ones_keep_counting)
+{
+	struct sched_queue q;
+	struct client c[2];
+
+	clients_init(c, 2);
+	sched_init(&q, false, 0, 0);
+	enqueue_ok(&q, &c[0], "a", 1, 0);
+	sched_release(&q, &pick(&q, 700)->e, 10, 710);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_period.total, 1);
+	sched_period_reset(&q);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_period.total, 0);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_hist.total, 1);
+	enqueue_ok(&q, &c[1], "a", 1, 1000);
+	sched_release(&q, &pick(&q, 1300)->e, 10, 1310);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_period.total, 1);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_period.max_us, 300);
+	ck_assert_uint_eq(flow_of(&q, "a")->wait_hist.max_us, 700);
+	sched_free(&q);
 }
 END_TEST
 
@@ -735,11 +912,16 @@ static void check_invariants(const struct sched_queue *q, struct client *c, int 
 	bool first = true;
 	const struct sched_flow *min = NULL;
 	const struct sched_entry *oldest = NULL;
+	bool antic_found = q->antic == NULL, idled_found = q->last_idled == NULL;
 
 	for (int i = 0; i < n; i++)
 		c[i].seen = false;
 	list_for_each(pos, &q->flows)
 	{
+		const struct sched_flow *lf = list_entry(pos, struct sched_flow, link);
+
+		antic_found = antic_found || lf == q->antic;
+		idled_found = idled_found || lf == q->last_idled;
 		const struct sched_flow *f = list_entry(pos, struct sched_flow, link);
 		size_t len = 0;
 		uint64_t prev = 0;
@@ -776,6 +958,8 @@ static void check_invariants(const struct sched_queue *q, struct client *c, int 
 			INVARIANT((sched_find_flow(q, f->key)) == (f));
 	}
 	INVARIANT((flows) == (q->n_flows));
+	INVARIANT(antic_found); /* a forgotten flow is not kept for */
+	INVARIANT(idled_found);
 	INVARIANT((waiting) == (q->count));
 	INVARIANT((active) == (q->n_active));
 	INVARIANT((backlogged) == (q->heap_len));
@@ -898,6 +1082,11 @@ START_TEST(random_operations_keep_every_invariant)
 			if (i >= 0) {
 				sched_release(&q, &c[i].e, lcg(&seed) % 5000, now);
 				c[i].state = CLIENT_IDLE;
+				/* A kept server: taken, or its wait ends, a while later. */
+				if (q.antic != NULL && lcg(&seed) % 3 == 0)
+					sched_antic_end(&q, lcg(&seed) % 2 == 0);
+				if (sched_anticipate(&q, now, 100 + lcg(&seed) % 1000) > 0)
+					ck_assert_ptr_nonnull(q.antic);
 			}
 		} else if (r < 98) {
 			i = random_client_in(c, N, CLIENT_WAITING, &seed);
@@ -953,11 +1142,14 @@ Suite *sched_suite(void)
 	tcase_add_test(fair, a_flow_with_ten_times_longer_holds_gets_a_tenth_of_the_picks);
 	tcase_add_test(fair, a_quiet_tenant_waits_far_less_beside_a_noisy_one_than_under_fifo);
 	tcase_add_test(fair, a_flow_returning_from_idle_gets_no_burst);
+	tcase_add_test(fair, a_server_kept_for_the_quiet_flow_ends_its_waits_for_long_holds);
+	tcase_add_test(fair, no_server_is_kept_for_a_flow_that_is_slow_to_return_or_owed_less);
 	suite_add_tcase(s, fair);
 
 	tcase_set_timeout(books, 60);
 	tcase_add_test(books, admission_caps_per_pool_and_per_flow_are_counted);
 	tcase_add_test(books, idle_flows_are_forgotten_and_recreated_on_demand);
+	tcase_add_test(books, period_histograms_restart_and_total_ones_keep_counting);
 	tcase_add_test(books, keys_beyond_max_flows_share_the_overflow_flow);
 	tcase_add_test(books, long_keys_are_cut_and_share_a_flow);
 	tcase_add_test(books, acquire_and_release_account_server_time_and_virtual_time);
