@@ -89,6 +89,11 @@ static const char *const headers =
     "# TYPE fairway_flow_refused_total counter\n"
     "# HELP fairway_flow_timed_out_total Waits that ended in query_wait_timeout.\n"
     "# TYPE fairway_flow_timed_out_total counter\n"
+    "# HELP fairway_flow_kept_total Freed servers kept for a flow that took them "
+    "(fair_anticipation).\n"
+    "# TYPE fairway_flow_kept_total counter\n"
+    "# HELP fairway_flow_kept_expired_total Freed servers kept for a flow in vain.\n"
+    "# TYPE fairway_flow_kept_expired_total counter\n"
     "# HELP fairway_database_transactions_total Transactions (SHOW STATS total_xact_count).\n"
     "# TYPE fairway_database_transactions_total counter\n"
     "# HELP fairway_database_queries_total Queries (SHOW STATS total_query_count).\n"
@@ -147,10 +152,13 @@ static bool render_pool(struct evbuffer *out, struct pool *p)
 		                         "fairway_flow_served_total{%s} %" PRIu64 "\n"
 		                         "fairway_flow_server_seconds_total{%s} %.6f\n"
 		                         "fairway_flow_refused_total{%s} %" PRIu64 "\n"
-		                         "fairway_flow_timed_out_total{%s} %" PRIu64 "\n",
+		                         "fairway_flow_timed_out_total{%s} %" PRIu64 "\n"
+		                         "fairway_flow_kept_total{%s} %" PRIu64 "\n"
+		                         "fairway_flow_kept_expired_total{%s} %" PRIu64 "\n",
 		                         flabels, f->served, flabels,
 		                         (double)f->server_time_us / 1e6, flabels, f->refused,
-		                         flabels, f->timed_out) >= 0 &&
+		                         flabels, f->timed_out, flabels, f->anticipated, flabels,
+		                         f->antic_expired) >= 0 &&
 		     put_hist(out, "fairway_flow_wait_seconds", flabels, &f->wait_hist);
 	}
 	return ok;

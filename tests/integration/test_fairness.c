@@ -116,80 +116,6 @@ START_TEST(show_flows_counts_what_each_flow_was_served)
 }
 END_TEST
 
-/* The quiet client (application quiet) runs short transactions one after
- * another while a noisy client waits for the only server: each time quiet
- * gives the server back it may be kept for quiet's next request
- * (fair_anticipation).  Returns SHOW FLOWS' kept and kept_expired of quiet. */
-static void run_keeping(struct fw *fw, long long *kept, long long *expired)
-{
-	PGconn *noisy, *waiter, *quiet;
-	PGresult *res;
-	int row;
-
-	noisy = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
-	waiter = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
-	quiet = fw_connect_ok(fw, FW_AS_SUPER " application_name=quiet");
-	/* The noisy flow has had 200 ms of server time: quiet is owed more. */
-	PQclear(exec_ok(noisy, "SELECT pg_sleep(0.2)"));
-	for (int i = 0; i < 3; i++) /* quiet's pace: how soon it asks again */
-		ck_assert_int_eq(query_ll(quiet, "SELECT 1"), 1);
-	PQclear(exec_ok(quiet, "BEGIN"));
-	ck_assert(PQsendQuery(waiter, "SELECT 7"));
-	ck_assert(wait_pool_stat(fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 1));
-	PQclear(exec_ok(quiet, "COMMIT"));
-	for (int i = 0; i < 20; i++)
-		ck_assert_int_eq(query_ll(quiet, "SELECT 2"), 2);
-	/* quiet stops asking: the kept server goes to the waiter. */
-	res = get_result_ok(waiter);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "7");
-	PQclear(res);
-	res = console_show(fw, "SHOW FLOWS");
-	row = res_find_row(res, "flow", "quiet", NULL, NULL);
-	ck_assert(row >= 0);
-	*kept = res_ll(res, row, "kept");
-	*expired = res_ll(res, row, "kept_expired");
-	row = res_find_row(res, "flow", "noisy", NULL, NULL);
-	ck_assert(row >= 0);
-	ck_assert_int_eq(res_ll(res, row, "kept"), 0);
-	ck_assert_int_eq(res_ll(res, row, "served"), 2);
-	PQclear(res);
-	PQfinish(waiter);
-	PQfinish(noisy);
-	PQfinish(quiet);
-}
-
-START_TEST(a_freed_server_is_kept_for_a_quiet_flow_that_asks_again_at_once)
-{
-	struct fw fw;
-	long long kept, expired;
-
-	fw_start(&fw, fair_main, NULL, NULL, NULL);
-	run_keeping(&fw, &kept, &expired);
-	/* At least one of quiet's 21 releases was followed by its next
-	 * request in time (it asks within a millisecond on an idle machine,
-	 * so normally all are); the last one waited in vain, or the waiter
-	 * took it while the suite was descheduled. */
-	ck_assert_msg(kept >= 1, "kept %lld, expired %lld", kept, expired);
-	ck_assert_int_ge(expired, 1);
-	ck_assert_int_le(kept + expired, 21);
-	fw_stop(&fw);
-}
-END_TEST
-
-START_TEST(fair_anticipation_0_never_keeps_a_server)
-{
-	struct fw fw;
-	long long kept, expired;
-
-	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nfair_anticipation = 0\n",
-	         NULL, NULL, NULL);
-	run_keeping(&fw, &kept, &expired);
-	ck_assert_int_eq(kept, 0);
-	ck_assert_int_eq(expired, 0);
-	fw_stop(&fw);
-}
-END_TEST
-
 START_TEST(max_waiting_per_flow_refuses_with_53300_and_the_client_stays)
 {
 	struct fw fw;
@@ -525,6 +451,96 @@ START_TEST(metrics_endpoint_serves_the_wait_histogram_seen_in_show_waits)
 	                       "flow=\"noisy\"} 10\n") != NULL);
 	ck_assert(strstr(body, "# TYPE fairway_pool_wait_seconds histogram") != NULL);
 	free(body);
+	fw_stop(&fw);
+}
+END_TEST
+
+/* The quiet client (application quiet) runs short transactions one after
+ * another while a noisy client waits for the only server: each time quiet
+ * gives the server back it may be kept for quiet's next request
+ * (fair_anticipation).  Returns SHOW FLOWS' kept and kept_expired of quiet. */
+static void run_keeping(struct fw *fw, long long *kept, long long *expired)
+{
+	PGconn *noisy, *waiter, *quiet;
+	PGresult *res;
+	int row;
+
+	noisy = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
+	waiter = fw_connect_ok(fw, FW_AS_SUPER " application_name=noisy");
+	quiet = fw_connect_ok(fw, FW_AS_SUPER " application_name=quiet");
+	/* The noisy flow has had 200 ms of server time: quiet is owed more. */
+	PQclear(exec_ok(noisy, "SELECT pg_sleep(0.2)"));
+	for (int i = 0; i < 3; i++) /* quiet's pace: how soon it asks again */
+		ck_assert_int_eq(query_ll(quiet, "SELECT 1"), 1);
+	PQclear(exec_ok(quiet, "BEGIN"));
+	ck_assert(PQsendQuery(waiter, "SELECT 7"));
+	ck_assert(wait_pool_stat(fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 1));
+	PQclear(exec_ok(quiet, "COMMIT"));
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(query_ll(quiet, "SELECT 2"), 2);
+	/* quiet stops asking: the kept server goes to the waiter. */
+	res = get_result_ok(waiter);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "7");
+	PQclear(res);
+	res = console_show(fw, "SHOW FLOWS");
+	row = res_find_row(res, "flow", "quiet", NULL, NULL);
+	ck_assert(row >= 0);
+	*kept = res_ll(res, row, "kept");
+	*expired = res_ll(res, row, "kept_expired");
+	row = res_find_row(res, "flow", "noisy", NULL, NULL);
+	ck_assert(row >= 0);
+	ck_assert_int_eq(res_ll(res, row, "kept"), 0);
+	ck_assert_int_eq(res_ll(res, row, "served"), 2);
+	PQclear(res);
+	PQfinish(waiter);
+	PQfinish(noisy);
+	PQfinish(quiet);
+}
+
+START_TEST(a_freed_server_is_kept_for_a_quiet_flow_that_asks_again_at_once)
+{
+	struct fw fw;
+	long long kept, expired;
+	char extra[256], want[256];
+	char *body = malloc(1 << 20);
+	int port = free_port();
+
+	ck_assert(body != NULL);
+	snprintf(extra, sizeof(extra), "%smetrics_listen = 127.0.0.1:%d\n", fair_main, port);
+	fw_start(&fw, extra, NULL, NULL, NULL);
+	run_keeping(&fw, &kept, &expired);
+	/* At least one of quiet's 21 releases was followed by its next
+	 * request in time (it asks within a millisecond on an idle machine,
+	 * so normally all are); the last one waited in vain, or the waiter
+	 * took it while the suite was descheduled. */
+	ck_assert_msg(kept >= 1, "kept %lld, expired %lld", kept, expired);
+	ck_assert_int_ge(expired, 1);
+	ck_assert_int_le(kept + expired, 21);
+	http_get_metrics(port, body, 1 << 20);
+	snprintf(want, sizeof(want),
+	         "fairway_flow_kept_total{database=\"%s\",user=\"%s\",flow=\"quiet\"} %lld\n",
+	         FW_TESTDB, FW_SUPERUSER, kept);
+	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
+	snprintf(want, sizeof(want),
+	         "fairway_flow_kept_expired_total{database=\"%s\",user=\"%s\",flow=\"quiet\"} "
+	         "%lld\n",
+	         FW_TESTDB, FW_SUPERUSER, expired);
+	ck_assert_msg(strstr(body, want) != NULL, "missing \"%s\" in /metrics", want);
+	free(body);
+	fw_stop(&fw);
+}
+END_TEST
+
+START_TEST(fair_anticipation_0_never_keeps_a_server)
+{
+	struct fw fw;
+	long long kept, expired;
+
+	fw_start(&fw, "pool_mode = transaction\ndefault_pool_size = 1\nfair_anticipation = 0\n",
+	         NULL, NULL, NULL);
+	run_keeping(&fw, &kept, &expired);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(expired, 0);
 	fw_stop(&fw);
 }
 END_TEST
