@@ -314,8 +314,8 @@ void client_send_welcome(struct client *c)
 		const char *val = pool->welcome[i].value;
 
 		if (slot >= 0) {
-			if (c->params.val[slot] != NULL)
-				val = c->params.val[slot];
+			if (params_get(&c->params, slot) != NULL)
+				val = params_get(&c->params, slot);
 			else
 				ok = params_set(&c->params, slot, val);
 		}
@@ -487,12 +487,14 @@ static bool check_login_limits(struct client *c)
 static bool append_host_to_appname(struct client *c)
 {
 	int slot = params_slot(&c->fw->tracked, "application_name");
-	const char *app = slot >= 0 && c->params.val[slot] ? c->params.val[slot] : "";
+	const char *app;
 	char addr[64], buf[512];
 	int port;
 
 	if (slot < 0)
 		return true;
+	if ((app = params_get(&c->params, slot)) == NULL)
+		app = "";
 	client_addr_str(c, addr, sizeof(addr), &port);
 	snprintf(buf, sizeof(buf), "%s - %s:%d", app, addr, port);
 	return params_set(&c->params, slot, buf);

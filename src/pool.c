@@ -301,7 +301,7 @@ const char *pool_fair_key(const struct client *c, char *buf, size_t n)
 	switch (c->fw->cfg->fair_key) {
 	case FAIR_APPLICATION_NAME:
 		slot = PARAM_SLOT_APPLICATION_NAME;
-		return c->params.val[slot] ? c->params.val[slot] : "";
+		return params_get(&c->params, slot) != NULL ? params_get(&c->params, slot) : "";
 	case FAIR_CLIENT_ADDR:
 		client_addr_str(c, buf, n, &port);
 		return buf;
