@@ -118,7 +118,8 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 {
 	struct client *c = calloc(1, sizeof(*c));
 
-	if (c == NULL) {
+	if (c == NULL || (c->login = calloc(1, sizeof(*c->login))) == NULL) {
+		free(c);
 		close(fd);
 		log_warning("out of memory accepting a client");
 		return;
@@ -201,6 +202,25 @@ void client_close(struct client *c, const char *reason)
 	fw_schedule_reap(fw);
 }
 
+/* Frees the login state and wipes its secrets: the client is logged in
+ * (it needs them no more) or going. */
+static void login_free(struct client *c)
+{
+	struct client_login *l = c->login;
+
+	if (l == NULL)
+		return;
+	auth_clear(c);
+	authquery_clear(c);
+	if (l->cleartext_password != NULL) {
+		OPENSSL_cleanse(l->cleartext_password, strlen(l->cleartext_password));
+		free(l->cleartext_password);
+	}
+	OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+	c->login = NULL;
+}
+
 void client_detach(struct client *c)
 {
 	if (c->counted_in_db) {
@@ -221,10 +241,9 @@ void client_free(struct client *c)
 	params_clear(&c->params);
 	params_release(c->user);
 	params_release(c->dbname);
-	free(c->cleartext_password);
+	login_free(c);
 	free(c->refusal);
 	free(c->admin_wait_db);
-	authquery_clear(c);
 	free(c);
 }
 
@@ -297,8 +316,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	io_set_low_mark(c->io, 0);
 	client_set_state(c, CL_DRAINING);
 	/* The reason for the log line is the message itself. */
-	free(c->cleartext_password);
-	c->cleartext_password = NULL;
+	login_free(c);
 	/* client_write_cb closes once the error has been written. */
 }
 
@@ -360,6 +378,7 @@ void client_auth_done(struct client *c)
 		return;
 	}
 	if (c->is_console) {
+		login_free(c);
 		admin_welcome(c);
 		return;
 	}
@@ -374,13 +393,13 @@ void client_auth_done(struct client *c)
 	client_refresh_settings(c);
 	pool_count_client(pool, c->state, +1);
 	authquery_set_pool_password(c, pool);
-	if (c->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
+	if (c->login->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
 	    strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
-		memcpy(pool->scram_client_key, c->scram_client_key, sizeof(pool->scram_client_key));
+		memcpy(pool->scram_client_key, c->login->scram_client_key,
+		       sizeof(pool->scram_client_key));
 		pool->has_scram_key = true;
 	}
-	OPENSSL_cleanse(c->scram_client_key, sizeof(c->scram_client_key));
-	c->has_scram_key = false;
+	login_free(c);
 	c->db->n_clients++;
 	pool->puser->n_clients++;
 	c->counted_in_db = true;

@@ -45,6 +45,21 @@ enum auth_step {
 	AUTH_STEP_SASL_CONT, /* sent SASLContinue, expect SASLResponse */
 };
 
+/* What only the login needs: allocated at accept, freed (secrets wiped) once
+ * the client is logged in, so an idle client does not carry it. */
+struct client_login {
+	enum auth_step auth_step;
+	uint8_t md5_salt[4];
+	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
+	bool authq_done;              /* auth_query ran for this login: do not ask again */
+	struct scram_server *scram;   /* owned while AUTH_STEP_SASL* */
+	char *cleartext_password;     /* owned; the password a plain-auth client sent */
+	struct authq *authq;          /* owned while CL_LOOKUP (authquery.c) */
+	char *authq_secret;           /* owned: the secret auth_query returned, until login */
+	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof, handed to
+	                               * the pool for SCRAM pass-through to servers */
+};
+
 struct client {
 	struct fairway *fw; /* borrowed root */
 	uint64_t id;
@@ -82,15 +97,7 @@ struct client {
 	uint8_t replication;  /* enum hba_replication: the `replication` startup parameter */
 	uint32_t user_weight; /* fair_weight of its user ([users]), 1 when unset */
 
-	enum auth_step auth_step;
-	uint8_t md5_salt[4];
-	struct scram_server *scram;   /* owned while AUTH_STEP_SASL* */
-	char *cleartext_password;     /* owned; the password a plain-auth client sent */
-	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof */
-	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
-	struct authq *authq;          /* owned while CL_LOOKUP (authquery.c) */
-	char *authq_secret;           /* owned: the secret auth_query returned, until login */
-	bool authq_done;              /* auth_query ran for this login: do not ask again */
+	struct client_login *login; /* owned; from accept until logged in, then NULL */
 
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
