@@ -25,6 +25,10 @@
 #include "util.h"
 
 #define TICK_MS 200
+/* An idle client gives its (empty) buffers back after this long.  Short:
+ * buffers that outlive a login by long stay as holes between the clients
+ * that logged in after it; a client that comes back makes them again. */
+#define CLIENT_TRIM_US (TICK_MS * 1000)
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -150,8 +154,8 @@ static void check_clients(struct fairway *fw)
 			    in_state > (uint64_t)cfg->client_idle_timeout_us)
 				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT,
 				            "client_idle_timeout");
-			else if (in_state > USEC)
-				io_trim(c->io); /* idle for a second: give its buffers back */
+			else if (in_state >= CLIENT_TRIM_US)
+				io_trim(c->io); /* idle a while: give its buffers back */
 			break;
 		case CL_ACTIVE:
 			if (sv == NULL)
