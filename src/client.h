@@ -60,10 +60,12 @@ struct client_login {
 	                               * the pool for SCRAM pass-through to servers */
 };
 
+/* Laid out without padding holes (thousands of idle ones are in memory). */
 struct client {
 	struct fairway *fw; /* borrowed root */
 	uint64_t id;
 	enum client_state state;
+	uint32_t user_weight;        /* fair_weight of its user ([users]), 1 when unset */
 	struct list_head link;       /* fw->clients while alive; graveyard when closed */
 	struct sched_entry wait;     /* pool wait queue while CL_WAITING */
 	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
@@ -86,35 +88,29 @@ struct client {
 		struct sockaddr_in6 in6;
 	} addr;
 	bool is_unix;
-	bool tls_direct;      /* began with a TLS ClientHello (no SSLRequest) */
-	bool is_admin;        /* console: admin rights */
-	bool is_console;      /* connected to the console database */
-	int admin_wait;       /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
-	char *admin_wait_db;  /* owned: its database, NULL = all */
-	bool counted_in_db;   /* counted in db->n_clients / user->n_clients */
-	bool close_logged;    /* client_fail already logged why it closes */
-	bool wait_notified;   /* query_wait_notify NOTICE sent for the current wait */
-	uint8_t replication;  /* enum hba_replication: the `replication` startup parameter */
-	uint32_t user_weight; /* fair_weight of its user ([users]), 1 when unset */
-
-	struct client_login *login; /* owned; from accept until logged in, then NULL */
-
-	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
-	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
-
-	uint32_t pkt_remain; /* bytes of the current message still to forward */
+	bool tls_direct;     /* began with a TLS ClientHello (no SSLRequest) */
+	bool is_admin;       /* console: admin rights */
+	bool is_console;     /* connected to the console database */
+	bool counted_in_db;  /* counted in db->n_clients / user->n_clients */
+	bool close_logged;   /* client_fail already logged why it closes */
+	bool wait_notified;  /* query_wait_notify NOTICE sent for the current wait */
+	uint8_t replication; /* enum hba_replication: the `replication` startup parameter */
 	bool discard_tail;   /* the refused request's last message is still arriving */
-	char *refusal;       /* owned: admission refusal to answer once the refused
-	                      * request has been read up to its Query or Sync */
 	bool read_held;      /* reads paused for backpressure (server output full, or a
 	                      * console client's own unread answers) */
+	int admin_wait;      /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
+	uint32_t pkt_remain; /* bytes of the current message still to forward */
+	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
+	char *admin_wait_db;             /* owned: its database, NULL = all */
+	struct client_login *login;      /* owned; from accept until logged in, then NULL */
+	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
+	char *refusal;                   /* owned: admission refusal to answer once the refused
+	                                  * request has been read up to its Query or Sync */
 
 	uint64_t connect_us; /* monotonic */
 	uint64_t connect_wall_us;
 	uint64_t request_us; /* when it last asked for a server (wait start) */
 	uint64_t state_since_us;
-	uint64_t xact_start_us; /* 0 = not in a transaction */
-	uint64_t query_start_us;
 	uint64_t linked_us; /* when it got its current server (hold time for fairness) */
 	uint64_t last_activity_us;
 };

@@ -42,6 +42,7 @@ struct io_block {
 struct io {
 	struct fairway *fw;
 	int fd;
+	int port;                     /* for io_connect_hostname */
 	struct evbuffer *in, *out;    /* owned; NULL while empty (idle connections hold no
 	                               * buffers): io_input/io_output make them on demand */
 	struct event *ev_read;        /* &ev_read_storage once there is a socket */
@@ -52,9 +53,9 @@ struct io {
 	io_data_fn on_read, on_drained;
 	io_event_fn on_event;
 	void *arg;
-	size_t low_mark, max_read;
-	bool want_read;  /* what the owner asked for */
-	bool read_added; /* what the event loop has */
+	uint32_t low_mark, max_read; /* bytes (uint32_t: thousands of ios) */
+	bool want_read;              /* what the owner asked for */
+	bool read_added;             /* what the event loop has */
 	bool write_armed;
 	bool connecting;
 	bool failed;       /* an event ended the stream: no more I/O */
@@ -62,15 +63,14 @@ struct io {
 	bool in_lookup;    /* inside evdns_getaddrinfo(): its callback may run at once */
 	bool lookup_done;
 	bool lookup_failed;
-	int port; /* for io_connect_hostname */
 
 	/* TLS: everything below is unused while ssl is NULL. */
-	struct ssl_st *ssl;          /* owned; NULL on the plain path */
-	struct evbuffer *tls_prefix; /* owned; bytes read before TLS began (direct TLS) */
 	bool tls_handshaking;        /* handshake not finished: no application data */
 	bool tls_plain_out;          /* plain output ('S') to send before the handshake */
 	bool tls_read_wants_write;   /* SSL_read needs the socket writable: reads wait */
 	bool tls_write_wants_read;   /* SSL_write needs the socket readable */
+	struct ssl_st *ssl;          /* owned; NULL on the plain path */
+	struct evbuffer *tls_prefix; /* owned; bytes read before TLS began (direct TLS) */
 };
 
 static void write_cb(evutil_socket_t fd, short what, void *arg);
@@ -432,12 +432,12 @@ void io_read_off(struct io *io)
 
 void io_set_low_mark(struct io *io, size_t bytes)
 {
-	io->low_mark = bytes;
+	io->low_mark = bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 }
 
 void io_set_max_read(struct io *io, size_t bytes)
 {
-	io->max_read = bytes;
+	io->max_read = bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 }
 
 int io_fd(const struct io *io)
