@@ -25,10 +25,6 @@
 #include "util.h"
 
 #define TICK_MS 200
-/* An idle client gives its (empty) buffers back after this long.  Short:
- * buffers that outlive a login by long stay as holes between the clients
- * that logged in after it; a client that comes back makes them again. */
-#define CLIENT_TRIM_US (TICK_MS * 1000)
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -150,12 +146,16 @@ static void check_clients(struct fairway *fw)
 				    "client_login_timeout (server down or wrong password?)");
 			break;
 		case CL_IDLE:
+			/* Its empty buffers go back at every tick (made again when it
+			 * sends): kept longer, the buffers of the clients that have
+			 * just logged in stay as holes between the ones logging in
+			 * after them. */
 			if (!c->is_console && cfg->client_idle_timeout_us > 0 &&
 			    in_state > (uint64_t)cfg->client_idle_timeout_us)
 				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT,
 				            "client_idle_timeout");
-			else if (in_state >= CLIENT_TRIM_US)
-				io_trim(c->io); /* idle a while: give its buffers back */
+			else
+				io_trim(c->io);
 			break;
 		case CL_ACTIVE:
 			if (sv == NULL)
