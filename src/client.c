@@ -136,7 +136,8 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	c->state_since_us = fw->now_us;
 	c->last_activity_us = fw->now_us;
 	sched_entry_init(&c->wait);
-	list_init(&c->login_link);
+	c->login->client = c;
+	list_init(&c->login->link);
 	list_add_tail(&fw->clients, &c->link);
 	fw->n_clients++;
 	if (!is_unix) {
@@ -180,7 +181,7 @@ void client_close(struct client *c, const char *reason)
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
-		list_del(&c->login_link);
+		list_del(&c->login->link);
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
 	cancel_unregister(fw->cancels, c);
@@ -202,9 +203,9 @@ void client_close(struct client *c, const char *reason)
 	fw_schedule_reap(fw);
 }
 
-/* Frees the login state and wipes its secrets: the client is logged in
- * (it needs them no more) or going. */
-static void login_free(struct client *c)
+/* Wipes and frees the login's secrets: the client is authenticated (it
+ * needs them no more) or going. */
+static void login_wipe(struct client *c)
 {
 	struct client_login *l = c->login;
 
@@ -215,9 +216,18 @@ static void login_free(struct client *c)
 	if (l->cleartext_password != NULL) {
 		OPENSSL_cleanse(l->cleartext_password, strlen(l->cleartext_password));
 		free(l->cleartext_password);
+		l->cleartext_password = NULL;
 	}
-	OPENSSL_cleanse(l, sizeof(*l));
-	free(l);
+	OPENSSL_cleanse(l->scram_client_key, sizeof(l->scram_client_key));
+	l->has_scram_key = false;
+}
+
+/* Frees the login state: the client is logged in or going (and out of
+ * pool->login_waiters). */
+static void login_free(struct client *c)
+{
+	login_wipe(c);
+	free(c->login);
 	c->login = NULL;
 }
 
@@ -307,7 +317,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
-		list_del(&c->login_link);
+		list_del(&c->login->link);
 	if (!proto_put_error(io_output(c->io), "FATAL", sqlstate, msg)) {
 		client_close(c, "out of memory while reporting an error");
 		return;
@@ -347,6 +357,7 @@ void client_send_welcome(struct client *c)
 		return;
 	}
 	client_set_state(c, CL_IDLE);
+	login_free(c);
 	if (c->replication != HBA_REPL_NONE) {
 		/* Its own server for the whole session, opened now. */
 		io_read_off(c->io);
@@ -399,7 +410,7 @@ void client_auth_done(struct client *c)
 		       sizeof(pool->scram_client_key));
 		pool->has_scram_key = true;
 	}
-	login_free(c);
+	login_wipe(c);
 	c->db->n_clients++;
 	pool->puser->n_clients++;
 	c->counted_in_db = true;
@@ -422,7 +433,7 @@ void client_auth_done(struct client *c)
 	/* The pool has never logged in to its server: wait for its parameters. */
 	io_read_off(c->io);
 	client_set_state(c, CL_LOGIN);
-	list_add_tail(&pool->login_waiters, &c->login_link);
+	list_add_tail(&pool->login_waiters, &c->login->link);
 	c->request_us = fw->now_us;
 	pool_maybe_launch(pool);
 }

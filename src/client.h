@@ -27,7 +27,7 @@ enum client_state {
 	CL_LOOKUP,   /* its secret is being looked up with auth_query (authquery.c):
 	              * c->pool is the auth_user's pool, c->wait queued in it or
 	              * c->server running the query; reads on, only to see EOF */
-	CL_LOGIN,    /* authenticated; in pool->login_waiters until the pool knows
+	CL_LOGIN,    /* authenticated; in pool->login_waiters (c->login->link) until the pool knows
 	              * the server's parameters for the welcome message */
 	CL_IDLE,     /* logged in, holds no server; reads on */
 	CL_WAITING,  /* needs a server; in its pool's wait queue; reads off */
@@ -45,9 +45,12 @@ enum auth_step {
 	AUTH_STEP_SASL_CONT, /* sent SASLContinue, expect SASLResponse */
 };
 
-/* What only the login needs: allocated at accept, freed (secrets wiped) once
- * the client is logged in, so an idle client does not carry it. */
+/* What only the login needs: allocated at accept, its secrets wiped once
+ * the client is authenticated, freed once it is logged in (the welcome is
+ * sent), so an idle client does not carry it. */
 struct client_login {
+	struct client *client; /* the client it belongs to */
+	struct list_head link; /* pool->login_waiters while CL_LOGIN */
 	enum auth_step auth_step;
 	uint8_t md5_salt[4];
 	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
@@ -65,11 +68,10 @@ struct client {
 	struct fairway *fw; /* borrowed root */
 	uint64_t id;
 	enum client_state state;
-	uint32_t user_weight;        /* fair_weight of its user ([users]), 1 when unset */
-	struct list_head link;       /* fw->clients while alive; graveyard when closed */
-	struct sched_entry wait;     /* pool wait queue while CL_WAITING */
-	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
-	struct io *io;               /* owned; NULL once closed */
+	uint32_t user_weight;    /* fair_weight of its user ([users]), 1 when unset */
+	struct list_head link;   /* fw->clients while alive; graveyard when closed */
+	struct sched_entry wait; /* pool wait queue while CL_WAITING */
+	struct io *io;           /* owned; NULL once closed */
 
 	struct database *db;     /* borrowed; NULL until startup names one (or console) */
 	struct pool *pool;       /* borrowed; NULL for the console and before login */
@@ -102,7 +104,7 @@ struct client {
 	uint32_t pkt_remain; /* bytes of the current message still to forward */
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
 	char *admin_wait_db;             /* owned: its database, NULL = all */
-	struct client_login *login;      /* owned; from accept until logged in, then NULL */
+	struct client_login *login;      /* owned; from accept until the welcome, then NULL */
 	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
 	char *refusal;                   /* owned: admission refusal to answer once the refused
 	                                  * request has been read up to its Query or Sync */

@@ -771,9 +771,9 @@ void pool_set_welcome(struct pool *pool, const struct welcome_param *params, siz
 	pool->last_login_fail_us = 0;
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
-		list_del(&c->login_link);
+		list_del(pos);
 		client_send_welcome(c);
 	}
 }
@@ -797,7 +797,7 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
 		client_fail(c, sqlstate, "%s", msg);
 	}

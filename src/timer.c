@@ -59,7 +59,7 @@ static void check_waiters(struct pool *pool)
 	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
 		if (fw->now_us - c->request_us >= (uint64_t)timeout)
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "query_wait_timeout");
