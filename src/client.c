@@ -40,6 +40,12 @@
 #define BACKLOG_HIGH_BYTES (512 * 1024)
 /* Resume once the queue has drained below this. */
 #define BACKLOG_LOW_BYTES (64 * 1024)
+/* After each of a client's first answers that leave it idle, its buffers go
+ * back at once.  Application pools log in, check the connection with a query
+ * or two and let it idle: buffers kept until the housekeeping tick trims them
+ * would stay as holes between the clients logging in after it.  A busy client
+ * keeps them from then on (the tick trims it once it idles). */
+#define EARLY_TRIMS 4
 
 static const char *const client_state_names[] = {
     [CL_STARTUP] = "startup",   [CL_AUTH] = "auth",       [CL_LOGIN] = "login",
@@ -1129,6 +1135,10 @@ static void client_write_cb(struct io *io, void *arg)
 		return;
 	}
 	resume_server(c);
+	if (c->state == CL_IDLE && c->early_trims < EARLY_TRIMS && c->io != NULL) {
+		c->early_trims++;
+		io_trim(c->io);
+	}
 }
 
 static void client_event_cb(struct io *io, int what, void *arg)

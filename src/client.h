@@ -100,6 +100,7 @@ struct client {
 	bool discard_tail;   /* the refused request's last message is still arriving */
 	bool read_held;      /* reads paused for backpressure (server output full, or a
 	                      * console client's own unread answers) */
+	uint8_t early_trims; /* answers after which it was idle and trimmed at once */
 	int admin_wait;      /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
 	uint32_t pkt_remain; /* bytes of the current message still to forward */
 	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
