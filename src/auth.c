@@ -40,8 +40,8 @@ static const char *user_secret(const struct client *c)
 {
 	const struct auth_entry *ae = config_find_auth(c->fw->cfg, c->user);
 
-	if (ae == NULL && c->authq_secret != NULL)
-		return c->authq_secret;
+	if (ae == NULL && c->login->authq_secret != NULL)
+		return c->login->authq_secret;
 
 	return ae != NULL ? ae->secret : NULL;
 }
@@ -280,8 +280,8 @@ static void send_challenge(struct client *c, enum auth_step step)
 		ok = proto_put_auth(out, 3, NULL, 0);
 		break;
 	case AUTH_STEP_MD5:
-		ok = util_random(c->md5_salt, sizeof(c->md5_salt)) &&
-		     proto_put_auth(out, 5, c->md5_salt, sizeof(c->md5_salt));
+		ok = util_random(c->login->md5_salt, sizeof(c->login->md5_salt)) &&
+		     proto_put_auth(out, 5, c->login->md5_salt, sizeof(c->login->md5_salt));
 		break;
 	case AUTH_STEP_SASL: {
 		static const char plus[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
@@ -305,7 +305,7 @@ static void send_challenge(struct client *c, enum auth_step step)
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
-	c->auth_step = step;
+	c->login->auth_step = step;
 	client_set_state(c, CL_AUTH);
 }
 
@@ -421,14 +421,14 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 		            "client selected an invalid SASL authentication mechanism");
 		return;
 	}
-	c->scram = calloc(1, sizeof(*c->scram));
-	if (c->scram == NULL) {
+	c->login->scram = calloc(1, sizeof(*c->login->scram));
+	if (c->login->scram == NULL) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
 	if (secret != NULL && strncmp(secret, "SCRAM-SHA-256$", 14) == 0 &&
 	    scram_parse_secret(secret, &sec)) {
-		scram_server_init(c->scram, &sec);
+		scram_server_init(c->login->scram, &sec);
 	} else if (secret != NULL && !pg_is_md5_secret(secret) && secret[0] != '\0') {
 		uint8_t salt[16];
 
@@ -441,18 +441,18 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 			client_fail(c, SQLSTATE_INTERNAL_ERROR, "cannot build SCRAM secret");
 			return;
 		}
-		scram_server_init(c->scram, &sec);
+		scram_server_init(c->login->scram, &sec);
 	} else {
 		/* Unknown user or an md5 secret: run the exchange, fail the proof. */
-		scram_server_init_mock(c->scram, c->user, c->fw->scram_mock_key,
+		scram_server_init_mock(c->login->scram, c->user, c->fw->scram_mock_key,
 		                       sizeof(c->fw->scram_mock_key));
 	}
 	OPENSSL_cleanse(&sec, sizeof(sec));
-	if (!scram_server_set_cbind(c->scram, has_cbind ? cbind : NULL, cbind_len, plus)) {
+	if (!scram_server_set_cbind(c->login->scram, has_cbind ? cbind : NULL, cbind_len, plus)) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "cannot set up SCRAM channel binding");
 		return;
 	}
-	if (!scram_server_first(c->scram, (const char *)data, dlen, out, sizeof(out), err,
+	if (!scram_server_first(c->login->scram, (const char *)data, dlen, out, sizeof(out), err,
 	                        sizeof(err))) {
 		client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "SASL authentication failed: %s", err);
 		return;
@@ -461,7 +461,7 @@ static void handle_sasl_initial(struct client *c, const uint8_t *body, size_t le
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
-	c->auth_step = AUTH_STEP_SASL_CONT;
+	c->login->auth_step = AUTH_STEP_SASL_CONT;
 }
 
 static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
@@ -469,9 +469,9 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 	char out[SCRAM_MAX_MESSAGE_LEN + 1], err[256];
 	enum scram_result res;
 
-	res = scram_server_final(c->scram, (const char *)body, len, out, sizeof(out), err,
+	res = scram_server_final(c->login->scram, (const char *)body, len, out, sizeof(out), err,
 	                         sizeof(err));
-	if (res == SCRAM_BAD_PROOF && c->scram->cbind_mismatch)
+	if (res == SCRAM_BAD_PROOF && c->login->scram->cbind_mismatch)
 		client_log(LOG_LVL_WARNING, c, "%s", err);
 	if (res == SCRAM_BAD_PROOF) {
 		client_fail(c, SQLSTATE_INVALID_PASSWORD, "SASL authentication failed");
@@ -485,10 +485,11 @@ static void handle_sasl_final(struct client *c, const uint8_t *body, size_t len)
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
-	if (c->scram->client_key_valid && !c->scram->is_mock) {
+	if (c->login->scram->client_key_valid && !c->login->scram->is_mock) {
 		/* Kept for logging in to the server with the same secret (pass-through). */
-		memcpy(c->scram_client_key, c->scram->client_key, sizeof(c->scram_client_key));
-		c->has_scram_key = true;
+		memcpy(c->login->scram_client_key, c->login->scram->client_key,
+		       sizeof(c->login->scram_client_key));
+		c->login->has_scram_key = true;
 	}
 	auth_clear(c);
 	client_auth_done(c);
@@ -499,28 +500,28 @@ void auth_handle(struct client *c, const uint8_t *body, size_t len)
 	const char *secret = user_secret(c);
 	const char *given;
 
-	switch (c->auth_step) {
+	switch (c->login->auth_step) {
 	case AUTH_STEP_PASSWORD:
 	case AUTH_STEP_MD5:
 		if (proto_parse_password(body, len, &given) != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "malformed password packet");
 			return;
 		}
-		if (c->auth_step == AUTH_STEP_PASSWORD
+		if (c->login->auth_step == AUTH_STEP_PASSWORD
 		        ? !check_cleartext(c, secret, given)
 		        : (secret == NULL ||
-		           !pg_md5_check_response(secret, c->user, c->md5_salt, given))) {
+		           !pg_md5_check_response(secret, c->user, c->login->md5_salt, given))) {
 			auth_fail_password(c);
 			return;
 		}
-		if (c->auth_step == AUTH_STEP_PASSWORD) {
-			c->cleartext_password = strdup(given);
-			if (c->cleartext_password == NULL) {
+		if (c->login->auth_step == AUTH_STEP_PASSWORD) {
+			c->login->cleartext_password = strdup(given);
+			if (c->login->cleartext_password == NULL) {
 				client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 				return;
 			}
 		}
-		c->auth_step = AUTH_STEP_NONE;
+		c->login->auth_step = AUTH_STEP_NONE;
 		client_auth_done(c);
 		return;
 	case AUTH_STEP_SASL:
@@ -537,10 +538,12 @@ void auth_handle(struct client *c, const uint8_t *body, size_t len)
 
 void auth_clear(struct client *c)
 {
-	if (c->scram != NULL) {
-		scram_server_clear(c->scram);
-		free(c->scram);
-		c->scram = NULL;
+	if (c->login == NULL)
+		return;
+	if (c->login->scram != NULL) {
+		scram_server_clear(c->login->scram);
+		free(c->login->scram);
+		c->login->scram = NULL;
 	}
-	c->auth_step = AUTH_STEP_NONE;
+	c->login->auth_step = AUTH_STEP_NONE;
 }

@@ -154,10 +154,10 @@ static const char *auth_dbname_of(const struct database *db)
 
 static void forget_secret(struct client *c)
 {
-	if (c->authq_secret != NULL) {
-		OPENSSL_cleanse(c->authq_secret, strlen(c->authq_secret));
-		free(c->authq_secret);
-		c->authq_secret = NULL;
+	if (c->login != NULL && c->login->authq_secret != NULL) {
+		OPENSSL_cleanse(c->login->authq_secret, strlen(c->login->authq_secret));
+		free(c->login->authq_secret);
+		c->login->authq_secret = NULL;
 	}
 }
 
@@ -165,7 +165,7 @@ bool authquery_wanted(const struct client *c, enum auth_type type)
 {
 	const struct config *cfg = c->fw->cfg;
 
-	if (c->is_console || c->db == NULL || c->authq_done)
+	if (c->is_console || c->db == NULL || c->login->authq_done)
 		return false;
 	switch (type) {
 	case AUTH_MD5:
@@ -189,8 +189,8 @@ static void leave_pool(struct client *c)
 {
 	pool_count_client(c->pool, c->state, -1);
 	c->pool = NULL;
-	free(c->authq);
-	c->authq = NULL;
+	free(c->login->authq);
+	c->login->authq = NULL;
 }
 
 static void note_error(struct authq *aq, const char *sqlstate, const char *msg)
@@ -210,7 +210,7 @@ void authquery_start(struct client *c)
 	struct database *adb = c->db;
 	struct pool *pool;
 
-	c->authq_done = true;
+	c->login->authq_done = true;
 	if (dbname != NULL) {
 		if (strcmp(dbname, "pgbouncer") == 0 || strcmp(dbname, "fairway") == 0) {
 			client_fail(c, SQLSTATE_INVALID_CATALOG_NAME,
@@ -226,8 +226,8 @@ void authquery_start(struct client *c)
 		}
 	}
 	pool = pool_get_for_user(adb, auth_user_of(c->db));
-	c->authq = calloc(1, sizeof(*c->authq));
-	if (pool == NULL || c->authq == NULL) {
+	c->login->authq = calloc(1, sizeof(*c->login->authq));
+	if (pool == NULL || c->login->authq == NULL) {
 		client_fail(c, SQLSTATE_INTERNAL_ERROR, "out of memory");
 		return;
 	}
@@ -263,7 +263,7 @@ void authquery_linked(struct client *c)
 /* ReadyForQuery: the server goes back to its pool, the client goes on. */
 static void finish(struct server *sv, struct client *c, char status)
 {
-	struct authq *aq = c->authq;
+	struct authq *aq = c->login->authq;
 	char sqlstate[6], err[sizeof(aq->err)];
 
 	memcpy(sqlstate, aq->sqlstate, sizeof(sqlstate));
@@ -276,15 +276,15 @@ static void finish(struct server *sv, struct client *c, char status)
 		client_fail(c, sqlstate, "%s", err);
 		return;
 	}
-	if (c->authq_secret == NULL)
+	if (c->login->authq_secret == NULL)
 		client_log(LOG_LVL_DEBUG, c, "auth_query returned no password");
-	auth_begin(c); /* with c->authq_secret, or none: answered like a wrong password */
+	auth_begin(c); /* with the secret found, or none: answered like a wrong password */
 }
 
 /* The first row of auth_query gives the secret; later rows are ignored. */
 static bool take_row(struct server *sv, struct client *c, const uint8_t *body, size_t len)
 {
-	struct authq *aq = c->authq;
+	struct authq *aq = c->login->authq;
 	const char *secret;
 	size_t secret_len;
 
@@ -293,13 +293,13 @@ static bool take_row(struct server *sv, struct client *c, const uint8_t *body, s
 	aq->has_row = true;
 	switch (authquery_parse_row(body, len, &secret, &secret_len)) {
 	case AUTHQUERY_ROW_SECRET:
-		c->authq_secret = malloc(secret_len + 1);
-		if (c->authq_secret == NULL) {
+		c->login->authq_secret = malloc(secret_len + 1);
+		if (c->login->authq_secret == NULL) {
 			note_error(aq, SQLSTATE_INTERNAL_ERROR, "out of memory");
 			return true;
 		}
-		memcpy(c->authq_secret, secret, secret_len);
-		c->authq_secret[secret_len] = '\0';
+		memcpy(c->login->authq_secret, secret, secret_len);
+		c->login->authq_secret[secret_len] = '\0';
 		return true;
 	case AUTHQUERY_ROW_NO_SECRET:
 		return true;
@@ -349,13 +349,13 @@ bool authquery_server_msg(struct server *sv, uint8_t type, const uint8_t *body, 
 		return take_row(sv, c, body, len);
 	case 'C': /* CommandComplete */
 	case 'I': /* EmptyQueryResponse */
-		c->authq->n_done++;
+		c->login->authq->n_done++;
 		return true;
 	case 'E':
 		if (proto_parse_error(body, len, &ef) != PROTO_OK || ef.message == NULL)
 			ef.message = "unknown error";
 		server_log(LOG_LVL_WARNING, sv, "auth_query failed: %s", ef.message);
-		note_error(c->authq, ef.sqlstate, ef.message);
+		note_error(c->login->authq, ef.sqlstate, ef.message);
 		return true;
 	case 'Z':
 		finish(sv, c, len > 0 ? (char)body[0] : 'I');
@@ -371,7 +371,7 @@ void authquery_abort(struct client *c)
 {
 	struct server *sv = c->server;
 
-	if (c->authq == NULL)
+	if (c->login->authq == NULL)
 		return;
 	if (c->wait.is_waiting)
 		sched_remove(&c->pool->waitq, &c->wait, false);
@@ -407,9 +407,10 @@ void authquery_pool_failed(struct pool *pool, const char *sqlstate, const char *
 
 void authquery_set_pool_password(struct client *c, struct pool *pool)
 {
-	const char *pw = c->cleartext_password != NULL ? c->cleartext_password : c->authq_secret;
+	const char *pw = c->login->cleartext_password != NULL ? c->login->cleartext_password
+	                                                      : c->login->authq_secret;
 
-	if (c->authq_secret == NULL)
+	if (c->login->authq_secret == NULL)
 		return;
 	if (pool->db->conf->password == NULL && strcmp(pool->user, c->user) == 0) {
 		pool->has_dynamic_password = true;
@@ -430,7 +431,9 @@ void authquery_set_pool_password(struct client *c, struct pool *pool)
 
 void authquery_clear(struct client *c)
 {
+	if (c->login == NULL)
+		return;
 	forget_secret(c);
-	free(c->authq);
-	c->authq = NULL;
+	free(c->login->authq);
+	c->login->authq = NULL;
 }

@@ -40,6 +40,12 @@
 #define BACKLOG_HIGH_BYTES (512 * 1024)
 /* Resume once the queue has drained below this. */
 #define BACKLOG_LOW_BYTES (64 * 1024)
+/* After each of a client's first answers that leave it idle, its buffers go
+ * back at once.  Application pools log in, check the connection with a query
+ * or two and let it idle: buffers kept until the housekeeping tick trims them
+ * would stay as holes between the clients logging in after it.  A busy client
+ * keeps them from then on (the tick trims it once it idles). */
+#define EARLY_TRIMS 4
 
 static const char *const client_state_names[] = {
     [CL_STARTUP] = "startup",   [CL_AUTH] = "auth",       [CL_LOGIN] = "login",
@@ -118,7 +124,8 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 {
 	struct client *c = calloc(1, sizeof(*c));
 
-	if (c == NULL) {
+	if (c == NULL || (c->login = calloc(1, sizeof(*c->login))) == NULL) {
+		free(c);
 		close(fd);
 		log_warning("out of memory accepting a client");
 		return;
@@ -135,7 +142,8 @@ void client_accept(struct fairway *fw, int fd, const struct sockaddr *addr, int 
 	c->state_since_us = fw->now_us;
 	c->last_activity_us = fw->now_us;
 	sched_entry_init(&c->wait);
-	list_init(&c->login_link);
+	c->login->client = c;
+	list_init(&c->login->link);
 	list_add_tail(&fw->clients, &c->link);
 	fw->n_clients++;
 	if (!is_unix) {
@@ -179,7 +187,7 @@ void client_close(struct client *c, const char *reason)
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
-		list_del(&c->login_link);
+		list_del(&c->login->link);
 	if (c->server != NULL)
 		pool_unlink(c, server_is_clean(c->server) && c->pkt_remain == 0);
 	cancel_unregister(fw->cancels, c);
@@ -199,6 +207,34 @@ void client_close(struct client *c, const char *reason)
 	list_del(&c->link);
 	list_add_tail(&fw->graveyard_clients, &c->link);
 	fw_schedule_reap(fw);
+}
+
+/* Wipes and frees the login's secrets: the client is authenticated (it
+ * needs them no more) or going. */
+static void login_wipe(struct client *c)
+{
+	struct client_login *l = c->login;
+
+	if (l == NULL)
+		return;
+	auth_clear(c);
+	authquery_clear(c);
+	if (l->cleartext_password != NULL) {
+		OPENSSL_cleanse(l->cleartext_password, strlen(l->cleartext_password));
+		free(l->cleartext_password);
+		l->cleartext_password = NULL;
+	}
+	OPENSSL_cleanse(l->scram_client_key, sizeof(l->scram_client_key));
+	l->has_scram_key = false;
+}
+
+/* Frees the login state: the client is logged in or going (and out of
+ * pool->login_waiters). */
+static void login_free(struct client *c)
+{
+	login_wipe(c);
+	free(c->login);
+	c->login = NULL;
 }
 
 void client_detach(struct client *c)
@@ -221,10 +257,9 @@ void client_free(struct client *c)
 	params_clear(&c->params);
 	params_release(c->user);
 	params_release(c->dbname);
-	free(c->cleartext_password);
+	login_free(c);
 	free(c->refusal);
 	free(c->admin_wait_db);
-	authquery_clear(c);
 	free(c);
 }
 
@@ -288,7 +323,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	if (c->state == CL_WAITING)
 		sched_remove(&c->pool->waitq, &c->wait, false);
 	if (c->state == CL_LOGIN)
-		list_del(&c->login_link);
+		list_del(&c->login->link);
 	if (!proto_put_error(io_output(c->io), "FATAL", sqlstate, msg)) {
 		client_close(c, "out of memory while reporting an error");
 		return;
@@ -297,8 +332,7 @@ void client_fail(struct client *c, const char *sqlstate, const char *fmt, ...)
 	io_set_low_mark(c->io, 0);
 	client_set_state(c, CL_DRAINING);
 	/* The reason for the log line is the message itself. */
-	free(c->cleartext_password);
-	c->cleartext_password = NULL;
+	login_free(c);
 	/* client_write_cb closes once the error has been written. */
 }
 
@@ -314,8 +348,8 @@ void client_send_welcome(struct client *c)
 		const char *val = pool->welcome[i].value;
 
 		if (slot >= 0) {
-			if (c->params.val[slot] != NULL)
-				val = c->params.val[slot];
+			if (params_get(&c->params, slot) != NULL)
+				val = params_get(&c->params, slot);
 			else
 				ok = params_set(&c->params, slot, val);
 		}
@@ -329,6 +363,7 @@ void client_send_welcome(struct client *c)
 		return;
 	}
 	client_set_state(c, CL_IDLE);
+	login_free(c);
 	if (c->replication != HBA_REPL_NONE) {
 		/* Its own server for the whole session, opened now. */
 		io_read_off(c->io);
@@ -360,6 +395,7 @@ void client_auth_done(struct client *c)
 		return;
 	}
 	if (c->is_console) {
+		login_free(c);
 		admin_welcome(c);
 		return;
 	}
@@ -374,13 +410,13 @@ void client_auth_done(struct client *c)
 	client_refresh_settings(c);
 	pool_count_client(pool, c->state, +1);
 	authquery_set_pool_password(c, pool);
-	if (c->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
+	if (c->login->has_scram_key && pool->password != NULL && strcmp(pool->user, c->user) == 0 &&
 	    strncmp(pool->password, "SCRAM-SHA-256$", 14) == 0) {
-		memcpy(pool->scram_client_key, c->scram_client_key, sizeof(pool->scram_client_key));
+		memcpy(pool->scram_client_key, c->login->scram_client_key,
+		       sizeof(pool->scram_client_key));
 		pool->has_scram_key = true;
 	}
-	OPENSSL_cleanse(c->scram_client_key, sizeof(c->scram_client_key));
-	c->has_scram_key = false;
+	login_wipe(c);
 	c->db->n_clients++;
 	pool->puser->n_clients++;
 	c->counted_in_db = true;
@@ -403,7 +439,7 @@ void client_auth_done(struct client *c)
 	/* The pool has never logged in to its server: wait for its parameters. */
 	io_read_off(c->io);
 	client_set_state(c, CL_LOGIN);
-	list_add_tail(&pool->login_waiters, &c->login_link);
+	list_add_tail(&pool->login_waiters, &c->login->link);
 	c->request_us = fw->now_us;
 	pool_maybe_launch(pool);
 }
@@ -487,12 +523,14 @@ static bool check_login_limits(struct client *c)
 static bool append_host_to_appname(struct client *c)
 {
 	int slot = params_slot(&c->fw->tracked, "application_name");
-	const char *app = slot >= 0 && c->params.val[slot] ? c->params.val[slot] : "";
+	const char *app;
 	char addr[64], buf[512];
 	int port;
 
 	if (slot < 0)
 		return true;
+	if ((app = params_get(&c->params, slot)) == NULL)
+		app = "";
 	client_addr_str(c, addr, sizeof(addr), &port);
 	snprintf(buf, sizeof(buf), "%s - %s:%d", app, addr, port);
 	return params_set(&c->params, slot, buf);
@@ -1097,6 +1135,10 @@ static void client_write_cb(struct io *io, void *arg)
 		return;
 	}
 	resume_server(c);
+	if (c->state == CL_IDLE && c->early_trims < EARLY_TRIMS && c->io != NULL) {
+		c->early_trims++;
+		io_trim(c->io);
+	}
 }
 
 static void client_event_cb(struct io *io, int what, void *arg)

@@ -27,7 +27,7 @@ enum client_state {
 	CL_LOOKUP,   /* its secret is being looked up with auth_query (authquery.c):
 	              * c->pool is the auth_user's pool, c->wait queued in it or
 	              * c->server running the query; reads on, only to see EOF */
-	CL_LOGIN,    /* authenticated; in pool->login_waiters until the pool knows
+	CL_LOGIN,    /* authenticated; in pool->login_waiters (c->login->link) until the pool knows
 	              * the server's parameters for the welcome message */
 	CL_IDLE,     /* logged in, holds no server; reads on */
 	CL_WAITING,  /* needs a server; in its pool's wait queue; reads off */
@@ -45,14 +45,33 @@ enum auth_step {
 	AUTH_STEP_SASL_CONT, /* sent SASLContinue, expect SASLResponse */
 };
 
+/* What only the login needs: allocated at accept, its secrets wiped once
+ * the client is authenticated, freed once it is logged in (the welcome is
+ * sent), so an idle client does not carry it. */
+struct client_login {
+	struct client *client; /* the client it belongs to */
+	struct list_head link; /* pool->login_waiters while CL_LOGIN */
+	enum auth_step auth_step;
+	uint8_t md5_salt[4];
+	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
+	bool authq_done;              /* auth_query ran for this login: do not ask again */
+	struct scram_server *scram;   /* owned while AUTH_STEP_SASL* */
+	char *cleartext_password;     /* owned; the password a plain-auth client sent */
+	struct authq *authq;          /* owned while CL_LOOKUP (authquery.c) */
+	char *authq_secret;           /* owned: the secret auth_query returned, until login */
+	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof, handed to
+	                               * the pool for SCRAM pass-through to servers */
+};
+
+/* Laid out without padding holes (thousands of idle ones are in memory). */
 struct client {
 	struct fairway *fw; /* borrowed root */
 	uint64_t id;
 	enum client_state state;
-	struct list_head link;       /* fw->clients while alive; graveyard when closed */
-	struct sched_entry wait;     /* pool wait queue while CL_WAITING */
-	struct list_head login_link; /* pool->login_waiters while CL_LOGIN */
-	struct io *io;               /* owned; NULL once closed */
+	uint32_t user_weight;    /* fair_weight of its user ([users]), 1 when unset */
+	struct list_head link;   /* fw->clients while alive; graveyard when closed */
+	struct sched_entry wait; /* pool wait queue while CL_WAITING */
+	struct io *io;           /* owned; NULL once closed */
 
 	struct database *db;     /* borrowed; NULL until startup names one (or console) */
 	struct pool *pool;       /* borrowed; NULL for the console and before login */
@@ -71,43 +90,30 @@ struct client {
 		struct sockaddr_in6 in6;
 	} addr;
 	bool is_unix;
-	bool tls_direct;      /* began with a TLS ClientHello (no SSLRequest) */
-	bool is_admin;        /* console: admin rights */
-	bool is_console;      /* connected to the console database */
-	int admin_wait;       /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
-	char *admin_wait_db;  /* owned: its database, NULL = all */
-	bool counted_in_db;   /* counted in db->n_clients / user->n_clients */
-	bool close_logged;    /* client_fail already logged why it closes */
-	bool wait_notified;   /* query_wait_notify NOTICE sent for the current wait */
-	uint8_t replication;  /* enum hba_replication: the `replication` startup parameter */
-	uint32_t user_weight; /* fair_weight of its user ([users]), 1 when unset */
-
-	enum auth_step auth_step;
-	uint8_t md5_salt[4];
-	struct scram_server *scram;   /* owned while AUTH_STEP_SASL* */
-	char *cleartext_password;     /* owned; the password a plain-auth client sent */
-	uint8_t scram_client_key[32]; /* ClientKey recovered from a SCRAM proof */
-	bool has_scram_key;           /* scram_client_key valid (auth against a SCRAM secret) */
-	struct authq *authq;          /* owned while CL_LOOKUP (authquery.c) */
-	char *authq_secret;           /* owned: the secret auth_query returned, until login */
-	bool authq_done;              /* auth_query ran for this login: do not ask again */
-
-	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
-	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
-
-	uint32_t pkt_remain; /* bytes of the current message still to forward */
+	bool tls_direct;     /* began with a TLS ClientHello (no SSLRequest) */
+	bool is_admin;       /* console: admin rights */
+	bool is_console;     /* connected to the console database */
+	bool counted_in_db;  /* counted in db->n_clients / user->n_clients */
+	bool close_logged;   /* client_fail already logged why it closes */
+	bool wait_notified;  /* query_wait_notify NOTICE sent for the current wait */
+	uint8_t replication; /* enum hba_replication: the `replication` startup parameter */
 	bool discard_tail;   /* the refused request's last message is still arriving */
-	char *refusal;       /* owned: admission refusal to answer once the refused
-	                      * request has been read up to its Query or Sync */
 	bool read_held;      /* reads paused for backpressure (server output full, or a
 	                      * console client's own unread answers) */
+	uint8_t early_trims; /* answers after which it was idle and trimmed at once */
+	int admin_wait;      /* console: a PAUSE / WAIT_CLOSE still waiting (admin.c) */
+	uint32_t pkt_remain; /* bytes of the current message still to forward */
+	uint32_t cancel_pid, cancel_key; /* the key Fairway gave this client */
+	char *admin_wait_db;             /* owned: its database, NULL = all */
+	struct client_login *login;      /* owned; from accept until the welcome, then NULL */
+	struct client *cancel_next;      /* borrowed: next in the cancel hash chain */
+	char *refusal;                   /* owned: admission refusal to answer once the refused
+	                                  * request has been read up to its Query or Sync */
 
 	uint64_t connect_us; /* monotonic */
 	uint64_t connect_wall_us;
 	uint64_t request_us; /* when it last asked for a server (wait start) */
 	uint64_t state_since_us;
-	uint64_t xact_start_us; /* 0 = not in a transaction */
-	uint64_t query_start_us;
 	uint64_t linked_us; /* when it got its current server (hold time for fairness) */
 	uint64_t last_activity_us;
 };

@@ -42,19 +42,20 @@ struct io_block {
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out;    /* owned; NULL while empty (idle connections hold no
-	                               * buffers): io_input/io_output make them on demand */
-	struct event *ev_read;        /* &ev_read_storage once there is a socket */
-	struct event ev_read_storage; /* persistent while reading is on */
-	struct event *ev_write;       /* owned; armed when the socket is full or connecting */
-	struct list_head flush_link;  /* fw->io_flush while a flush is queued */
+	int port;                    /* for io_connect_hostname */
+	struct evbuffer *in, *out;   /* owned; NULL while empty (idle connections hold no
+	                              * buffers): io_input/io_output make them on demand */
+	struct event ev_read;        /* assigned once there is a socket; persistent
+	                              * while reading is on */
+	struct event *ev_write;      /* owned; armed when the socket is full or connecting */
+	struct list_head flush_link; /* fw->io_flush while a flush is queued */
 	struct evdns_getaddrinfo_request *dns; /* in flight name lookup */
 	io_data_fn on_read, on_drained;
 	io_event_fn on_event;
 	void *arg;
-	size_t low_mark, max_read;
-	bool want_read;  /* what the owner asked for */
-	bool read_added; /* what the event loop has */
+	uint32_t low_mark, max_read; /* bytes (uint32_t: thousands of ios) */
+	bool want_read;              /* what the owner asked for */
+	bool read_added;             /* what the event loop has */
 	bool write_armed;
 	bool connecting;
 	bool failed;       /* an event ended the stream: no more I/O */
@@ -62,15 +63,14 @@ struct io {
 	bool in_lookup;    /* inside evdns_getaddrinfo(): its callback may run at once */
 	bool lookup_done;
 	bool lookup_failed;
-	int port; /* for io_connect_hostname */
 
 	/* TLS: everything below is unused while ssl is NULL. */
-	struct ssl_st *ssl;          /* owned; NULL on the plain path */
-	struct evbuffer *tls_prefix; /* owned; bytes read before TLS began (direct TLS) */
 	bool tls_handshaking;        /* handshake not finished: no application data */
 	bool tls_plain_out;          /* plain output ('S') to send before the handshake */
 	bool tls_read_wants_write;   /* SSL_read needs the socket writable: reads wait */
 	bool tls_write_wants_read;   /* SSL_write needs the socket readable */
+	struct ssl_st *ssl;          /* owned; NULL on the plain path */
+	struct evbuffer *tls_prefix; /* owned; bytes read before TLS began (direct TLS) */
 };
 
 static void write_cb(evutil_socket_t fd, short what, void *arg);
@@ -104,7 +104,7 @@ static void io_fail(struct io *io, int what)
 {
 	io->failed = true;
 	if (io->read_added)
-		event_del(io->ev_read);
+		event_del(&io->ev_read);
 	io->read_added = false;
 	if (io->write_armed)
 		event_del(io->ev_write);
@@ -140,9 +140,9 @@ static bool flush_one(struct io *io)
 		return tls_flush(io);
 	if (io->want_read != io->read_added) {
 		if (io->want_read)
-			event_add(io->ev_read, NULL);
+			event_add(&io->ev_read, NULL);
 		else
-			event_del(io->ev_read);
+			event_del(&io->ev_read);
 		io->read_added = io->want_read;
 	}
 	left = io->out != NULL ? evbuffer_get_length(io->out) : 0;
@@ -268,7 +268,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!io->want_read) {
-		event_del(io->ev_read);
+		event_del(&io->ev_read);
 		io->read_added = false;
 		return;
 	}
@@ -342,7 +342,7 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	if (io->ssl != NULL && io->tls_read_wants_write) {
 		/* The read that waited for this runs after the flush. */
 		io->tls_read_wants_write = false;
-		event_active(io->ev_read, EV_READ, 0);
+		event_active(&io->ev_read, EV_READ, 0);
 	}
 	flush_one(io);
 }
@@ -350,10 +350,8 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 static bool attach_fd(struct io *io, int fd)
 {
 	io->fd = fd;
-	if (event_assign(&io->ev_read_storage, io->fw->base, fd, EV_READ | EV_PERSIST, read_cb,
-	                 io) != 0)
+	if (event_assign(&io->ev_read, io->fw->base, fd, EV_READ | EV_PERSIST, read_cb, io) != 0)
 		return false;
-	io->ev_read = &io->ev_read_storage;
 	return true; /* the write event is made when first needed */
 }
 
@@ -432,12 +430,12 @@ void io_read_off(struct io *io)
 
 void io_set_low_mark(struct io *io, size_t bytes)
 {
-	io->low_mark = bytes;
+	io->low_mark = bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 }
 
 void io_set_max_read(struct io *io, size_t bytes)
 {
-	io->max_read = bytes;
+	io->max_read = bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 }
 
 int io_fd(const struct io *io)
@@ -519,8 +517,8 @@ void io_free(struct io *io)
 		tls_free(io->ssl);
 	if (io->tls_prefix != NULL)
 		evbuffer_free(io->tls_prefix);
-	if (io->ev_read != NULL)
-		event_del(io->ev_read);
+	if (event_initialized(&io->ev_read))
+		event_del(&io->ev_read);
 	if (io->ev_write != NULL)
 		event_free(io->ev_write);
 	if (io->fd >= 0)
@@ -539,9 +537,9 @@ static void tls_set_read(struct io *io, bool on)
 	if (on == io->read_added)
 		return;
 	if (on)
-		event_add(io->ev_read, NULL);
+		event_add(&io->ev_read, NULL);
 	else
-		event_del(io->ev_read);
+		event_del(&io->ev_read);
 	io->read_added = on;
 }
 
@@ -573,8 +571,8 @@ static void tls_step_handshake(struct io *io)
 		}
 		queue_flush(io); /* applies the owner's read state, writes its output */
 		if (io->want_read)
-			event_active(io->ev_read, EV_READ, 0); /* data may be buffered already */
-		io->on_event(io, IO_EV_TLS_READY, io->arg);    /* last: it may free the io */
+			event_active(&io->ev_read, EV_READ, 0); /* data may be buffered already */
+		io->on_event(io, IO_EV_TLS_READY, io->arg);     /* last: it may free the io */
 		return;
 	case TLS_WANT_READ:
 		tls_set_read(io, true);
@@ -631,7 +629,7 @@ static void tls_on_readable(struct io *io)
 	case TLS_DONE:
 		/* Stopped at want: what SSL holds decrypted brings no event. */
 		if (tls_has_pending(io->ssl))
-			event_active(io->ev_read, EV_READ, 0);
+			event_active(&io->ev_read, EV_READ, 0);
 		break;
 	case TLS_WANT_READ:
 		break;
@@ -686,7 +684,7 @@ static bool tls_flush(struct io *io)
 	if (!io->tls_read_wants_write) {
 		tls_set_read(io, io->want_read || io->tls_write_wants_read);
 		if (io->want_read && tls_has_pending(io->ssl))
-			event_active(io->ev_read, EV_READ, 0);
+			event_active(&io->ev_read, EV_READ, 0);
 	}
 	if (before > 0 && evbuffer_get_length(io->out) <= io->low_mark && io->on_drained != NULL)
 		io->on_drained(io, io->arg); /* last: it may free the io */

@@ -193,41 +193,170 @@ int params_slot(const struct param_names *pn, const char *name)
 
 /* --- value sets ------------------------------------------------------------ */
 
+/* The interned sets, by content (values are interned, so equal sets hold equal
+ * pointers).  A set with one reference is changed in place. */
+static struct {
+	struct param_vals **buckets;
+	size_t n_buckets, count;
+} sets;
+
+static uint32_t vals_hash(const struct param_vals *v)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < PARAM_SLOTS; i++) {
+		h ^= v->val[i] != NULL ? pstr_of(v->val[i])->hash : 0;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool sets_grow(void)
+{
+	size_t n = sets.n_buckets ? sets.n_buckets * 2 : 64;
+	struct param_vals **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return false;
+	for (size_t i = 0; i < sets.n_buckets; i++) {
+		struct param_vals *v = sets.buckets[i];
+
+		while (v != NULL) {
+			struct param_vals *next = v->next;
+
+			v->next = b[v->hash & (n - 1)];
+			b[v->hash & (n - 1)] = v;
+			v = next;
+		}
+	}
+	free(sets.buckets);
+	sets.buckets = b;
+	sets.n_buckets = n;
+	return true;
+}
+
+static struct param_vals *sets_find(const struct param_vals *key)
+{
+	if (sets.n_buckets == 0)
+		return NULL;
+	for (struct param_vals *v = sets.buckets[key->hash & (sets.n_buckets - 1)]; v != NULL;
+	     v = v->next) {
+		if (v->hash == key->hash && memcmp(v->val, key->val, sizeof(v->val)) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* The table has room (sets_grow) before this is called. */
+static void sets_insert(struct param_vals *v)
+{
+	struct param_vals **b = &sets.buckets[v->hash & (sets.n_buckets - 1)];
+
+	v->next = *b;
+	*b = v;
+	sets.count++;
+}
+
+static void sets_unlink(struct param_vals *v)
+{
+	struct param_vals **pp = &sets.buckets[v->hash & (sets.n_buckets - 1)];
+
+	while (*pp != v)
+		pp = &(*pp)->next;
+	*pp = v->next;
+	sets.count--;
+}
+
+/* Gives back one reference to a set (and its values' with the last one). */
+static void vals_put(struct param_vals *v)
+{
+	if (v == NULL || --v->refs > 0)
+		return;
+	sets_unlink(v);
+	for (int i = 0; i < PARAM_SLOTS; i++)
+		intern_put(v->val[i]);
+	free(v);
+	if (sets.count == 0) {
+		free(sets.buckets);
+		sets.buckets = NULL;
+		sets.n_buckets = 0;
+	}
+}
+
 bool params_set(struct param_set *ps, int slot, const char *value)
 {
+	const char *cur = slot >= 0 && slot < PARAM_SLOTS ? params_get(ps, slot) : NULL;
+	struct param_vals want, *v, *old = ps->v;
 	const char *copy = NULL;
+	bool empty = true;
 
 	if (slot < 0 || slot >= PARAM_SLOTS)
 		return true;
-	if (ps->val[slot] == value ||
-	    (ps->val[slot] != NULL && value != NULL && strcmp(ps->val[slot], value) == 0))
+	if (cur == value || (cur != NULL && value != NULL && strcmp(cur, value) == 0))
 		return true;
 	if (value != NULL && (copy = intern_get(value)) == NULL)
 		return false;
-	intern_put(ps->val[slot]);
-	ps->val[slot] = copy;
+	/* The set wanted, on the stack: an equal one may exist already. */
+	memset(&want, 0, sizeof(want));
+	if (old != NULL)
+		memcpy(want.val, old->val, sizeof(want.val));
+	want.val[slot] = copy;
+	for (int i = 0; i < PARAM_SLOTS; i++)
+		empty = empty && want.val[i] == NULL;
+	if (empty) {
+		ps->v = NULL;
+		vals_put(old);
+		return true;
+	}
+	want.hash = vals_hash(&want);
+	if ((v = sets_find(&want)) != NULL) {
+		/* Shared: copy's reference is not needed, the set holds one. */
+		intern_put(copy);
+		v->refs++;
+		ps->v = v;
+		vals_put(old);
+		return true;
+	}
+	if (old != NULL && old->refs == 1) {
+		/* Ours alone: change it in place (no allocation). */
+		sets_unlink(old);
+		intern_put(old->val[slot]);
+		old->val[slot] = copy;
+		old->hash = want.hash;
+		sets_insert(old);
+		return true;
+	}
+	if ((sets.count >= sets.n_buckets && !sets_grow()) || (v = malloc(sizeof(*v))) == NULL) {
+		intern_put(copy);
+		return false;
+	}
+	*v = want;
+	v->refs = 1;
+	for (int i = 0; i < PARAM_SLOTS; i++) {
+		if (i != slot && v->val[i] != NULL)
+			pstr_of(v->val[i])->refs++;
+	}
+	sets_insert(v);
+	ps->v = v;
+	vals_put(old);
 	return true;
 }
 
 void params_clear(struct param_set *ps)
 {
-	for (size_t i = 0; i < PARAM_SLOTS; i++) {
-		intern_put(ps->val[i]);
-		ps->val[i] = NULL;
-	}
+	vals_put(ps->v);
+	ps->v = NULL;
 }
 
 bool params_copy(struct param_set *dst, const struct param_set *src)
 {
-	/* Interned: sharing a value is taking a reference. */
-	for (int i = 0; i < PARAM_SLOTS; i++) {
-		if (dst->val[i] == src->val[i])
-			continue;
-		if (src->val[i] != NULL)
-			pstr_of(src->val[i])->refs++;
-		intern_put(dst->val[i]);
-		dst->val[i] = src->val[i];
-	}
+	/* Interned: sharing a set is taking a reference. */
+	if (dst->v == src->v)
+		return true;
+	if (src->v != NULL)
+		src->v->refs++;
+	vals_put(dst->v);
+	dst->v = src->v;
 	return true;
 }
 
@@ -266,15 +395,18 @@ char *params_sync_sql(const struct param_names *pn, const struct param_set *want
 	size_t len = 0, cap = 0;
 
 	*oom = false;
+	if (want->v == NULL || want->v == have->v) /* interned sets */
+		return NULL;
 	for (size_t i = 0; i < pn->n; i++) {
 		/* Interned values: equal strings are the same pointer. */
-		if (want->val[i] == NULL || want->val[i] == have->val[i])
+		const char *w = params_get(want, (int)i);
+
+		if (w == NULL || w == params_get(have, (int)i))
 			continue;
 		if (!append(&buf, &len, &cap, "SET ", false) ||
 		    !append(&buf, &len, &cap, pn->names[i], false) ||
-		    !append(&buf, &len, &cap, strchr(want->val[i], '\\') ? "=E'" : "='", false) ||
-		    !append(&buf, &len, &cap, want->val[i], true) ||
-		    !append(&buf, &len, &cap, "';", false)) {
+		    !append(&buf, &len, &cap, strchr(w, '\\') ? "=E'" : "='", false) ||
+		    !append(&buf, &len, &cap, w, true) || !append(&buf, &len, &cap, "';", false)) {
 			free(buf);
 			*oom = true;
 			return NULL;

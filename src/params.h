@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PARAM_SLOTS 16
 
@@ -21,10 +22,25 @@ struct param_names {
 /* One value per tracked slot; NULL = unknown / not set.  The strings are
  * interned: one reference-counted copy per distinct value in the process, so
  * thousands of clients with the same client_encoding share one string, and
- * equal values are equal pointers. */
-struct param_set {
+ * equal values are equal pointers.  The sets are interned too: clients (and
+ * servers) whose values are all the same share one struct param_vals, so an
+ * idle client pays a pointer for its parameters, and equal sets are equal
+ * pointers.  Read with params_get; change only through params_set/clear/copy. */
+struct param_vals {
+	uint32_t refs;
+	uint32_t hash;
+	struct param_vals *next; /* in the process-wide table of sets */
 	const char *val[PARAM_SLOTS];
 };
+
+struct param_set {
+	struct param_vals *v; /* shared, one reference; NULL = every slot unset */
+};
+
+static inline const char *params_get(const struct param_set *ps, int slot)
+{
+	return ps->v != NULL ? ps->v->val[slot] : NULL;
+}
 
 /* Builds the list: the five PostgreSQL always tracks plus application_name
  * and the comma-separated extras (track_extra_parameters).  false = too many,

@@ -304,7 +304,7 @@ const char *pool_fair_key(const struct client *c, char *buf, size_t n)
 	switch (c->fw->cfg->fair_key) {
 	case FAIR_APPLICATION_NAME:
 		slot = PARAM_SLOT_APPLICATION_NAME;
-		return c->params.val[slot] ? c->params.val[slot] : "";
+		return params_get(&c->params, slot) != NULL ? params_get(&c->params, slot) : "";
 	case FAIR_CLIENT_ADDR:
 		client_addr_str(c, buf, n, &port);
 		return buf;
@@ -844,9 +844,9 @@ void pool_set_welcome(struct pool *pool, const struct welcome_param *params, siz
 	pool->last_login_fail_us = 0;
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
-		list_del(&c->login_link);
+		list_del(pos);
 		client_send_welcome(c);
 	}
 }
@@ -870,7 +870,7 @@ void pool_login_failed(struct pool *pool, const char *sqlstate, const char *msg)
 	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
 		client_fail(c, sqlstate, "%s", msg);
 	}

@@ -329,12 +329,12 @@ static void send_startup(struct server *sv)
 		    e != NULL ? container_of(e, struct client, wait)
 		    : list_empty(&sv->pool->login_waiters)
 		        ? NULL
-		        : list_first(&sv->pool->login_waiters, struct client, login_link);
+		        : list_first(&sv->pool->login_waiters, struct client_login, link)->client;
 
 		if (dc->application_name == NULL && c != NULL &&
-		    c->params.val[PARAM_SLOT_APPLICATION_NAME] != NULL) {
+		    params_get(&c->params, PARAM_SLOT_APPLICATION_NAME) != NULL) {
 			names[n] = "application_name";
-			values[n++] = c->params.val[PARAM_SLOT_APPLICATION_NAME];
+			values[n++] = params_get(&c->params, PARAM_SLOT_APPLICATION_NAME);
 		}
 		names[n] = "replication";
 		values[n++] = sv->pool->replication == HBA_REPL_LOGICAL ? "database" : "true";

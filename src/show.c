@@ -321,7 +321,7 @@ static bool show_clients(struct fairway *fw, struct evbuffer *out)
 		if (c->io != NULL)
 			io_tls_describe(c->io, tls, sizeof(tls));
 		v[17] = tls; /* "" when plain, as PgBouncer */
-		v[18] = slot >= 0 ? c->params.val[slot] : NULL;
+		v[18] = slot >= 0 ? params_get(&c->params, slot) : NULL;
 		v[19] = num(&nb, ps_client_count(c));
 		v[20] = num(&nb, c->id);
 		result_row(&r, v);

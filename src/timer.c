@@ -59,7 +59,7 @@ static void check_waiters(struct pool *pool)
 	}
 	list_for_each_safe(pos, next, &pool->login_waiters)
 	{
-		struct client *c = container_of(pos, struct client, login_link);
+		struct client *c = container_of(pos, struct client_login, link)->client;
 
 		if (fw->now_us - c->request_us >= (uint64_t)timeout)
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "query_wait_timeout");
@@ -146,12 +146,16 @@ static void check_clients(struct fairway *fw)
 				    "client_login_timeout (server down or wrong password?)");
 			break;
 		case CL_IDLE:
+			/* Its empty buffers go back at every tick (made again when it
+			 * sends): kept longer, the buffers of the clients that have
+			 * just logged in stay as holes between the ones logging in
+			 * after them. */
 			if (!c->is_console && cfg->client_idle_timeout_us > 0 &&
 			    in_state > (uint64_t)cfg->client_idle_timeout_us)
 				client_fail(c, SQLSTATE_IDLE_SESSION_TIMEOUT,
 				            "client_idle_timeout");
-			else if (in_state > USEC)
-				io_trim(c->io); /* idle for a second: give its buffers back */
+			else
+				io_trim(c->io);
 			break;
 		case CL_ACTIVE:
 			if (sv == NULL)

@@ -77,12 +77,12 @@ static void check_param(struct param_set *ps, const uint8_t *body, size_t len)
 	if (!params_set(ps, slot, value))
 		abort();
 	if (slot >= 0)
-		assert(strcmp(ps->val[slot], value) == 0);
+		assert(strcmp(params_get(ps, slot), value) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct param_set ps = {{NULL}};
+	struct param_set ps = {NULL};
 	size_t pos = 0;
 
 	while (pos < size) {

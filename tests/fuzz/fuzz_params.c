@@ -80,7 +80,7 @@ static char *read_set(const char **pp, const struct param_names *pn, size_t *slo
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	size_t start = 0, part = 0;
 	char *extra = NULL, *sql;
 	bool oom, seen[PARAM_SLOTS] = {false};
@@ -121,14 +121,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			assert(!seen[slot]);
 			seen[slot] = true;
-			assert(want.val[slot] != NULL && strcmp(v, want.val[slot]) == 0);
-			assert(have.val[slot] == NULL || strcmp(have.val[slot], v) != 0);
+			assert(params_get(&want, slot) != NULL &&
+			       strcmp(v, params_get(&want, slot)) == 0);
+			assert(params_get(&have, slot) == NULL ||
+			       strcmp(params_get(&have, slot), v) != 0);
 			free(v);
 		}
 	}
 	for (size_t i = 0; i < pn.n; i++)
-		assert(seen[i] == (want.val[i] != NULL &&
-		                   (have.val[i] == NULL || strcmp(want.val[i], have.val[i]) != 0)));
+		assert(seen[i] == (params_get(&want, i) != NULL &&
+		                   (params_get(&have, i) == NULL ||
+		                    strcmp(params_get(&want, i), params_get(&have, i)) != 0)));
 	free(sql);
 	params_names_free(&pn);
 out:

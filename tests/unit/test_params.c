@@ -113,85 +113,120 @@ END_TEST
 
 START_TEST(set_keeps_a_private_copy_and_null_clears_the_slot)
 {
-	struct param_set ps = {{NULL}};
+	struct param_set ps = {NULL};
 	char value[] = "UTF8";
 
 	ck_assert(params_set(&ps, 0, value));
-	ck_assert_ptr_ne(ps.val[0], value);
+	ck_assert_ptr_ne(params_get(&ps, 0), value);
 	value[0] = 'X';
-	ck_assert_str_eq(ps.val[0], "UTF8");
+	ck_assert_str_eq(params_get(&ps, 0), "UTF8");
 	ck_assert(params_set(&ps, 0, "UTF8")); /* the same value again */
-	ck_assert_str_eq(ps.val[0], "UTF8");
+	ck_assert_str_eq(params_get(&ps, 0), "UTF8");
 	ck_assert(params_set(&ps, 0, "LATIN1"));
-	ck_assert_str_eq(ps.val[0], "LATIN1");
+	ck_assert_str_eq(params_get(&ps, 0), "LATIN1");
 	ck_assert(params_set(&ps, 0, ""));
-	ck_assert_str_eq(ps.val[0], "");
+	ck_assert_str_eq(params_get(&ps, 0), "");
 	ck_assert(params_set(&ps, 0, NULL));
-	ck_assert_ptr_null(ps.val[0]);
+	ck_assert_ptr_null(params_get(&ps, 0));
 	ck_assert(params_set(&ps, 0, NULL));
-	ck_assert_ptr_null(ps.val[0]);
+	ck_assert_ptr_null(params_get(&ps, 0));
 	params_clear(&ps);
 }
 END_TEST
 
 START_TEST(set_on_an_untracked_slot_is_ignored)
 {
-	struct param_set ps = {{NULL}};
+	struct param_set ps = {NULL};
 
 	ck_assert(params_set(&ps, -1, "x"));
 	ck_assert(params_set(&ps, PARAM_SLOTS, "x"));
 	for (size_t i = 0; i < PARAM_SLOTS; i++)
-		ck_assert_ptr_null(ps.val[i]);
+		ck_assert_ptr_null(params_get(&ps, i));
 }
 END_TEST
 
 START_TEST(copy_shares_interned_values_and_clears_slots_unset_in_the_source)
 {
-	struct param_set src = {{NULL}}, dst = {{NULL}};
+	struct param_set src = {NULL}, dst = {NULL};
 
 	ck_assert(params_set(&src, 1, "ISO, MDY"));
 	ck_assert(params_set(&src, 5, "psql"));
 	ck_assert(params_set(&dst, 2, "UTC"));
 	ck_assert(params_set(&dst, 5, "old"));
 	ck_assert(params_copy(&dst, &src));
-	ck_assert_str_eq(dst.val[1], "ISO, MDY");
-	ck_assert_str_eq(dst.val[5], "psql");
-	ck_assert_ptr_null(dst.val[2]);
+	ck_assert_str_eq(params_get(&dst, 1), "ISO, MDY");
+	ck_assert_str_eq(params_get(&dst, 5), "psql");
+	ck_assert_ptr_null(params_get(&dst, 2));
 	/* Interned: the copy shares the string, which outlives the source. */
-	ck_assert_ptr_eq(dst.val[1], src.val[1]);
+	ck_assert_ptr_eq(params_get(&dst, 1), params_get(&src, 1));
 	params_clear(&src);
-	ck_assert_ptr_null(src.val[1]);
-	ck_assert_str_eq(dst.val[1], "ISO, MDY"); /* survives the source */
+	ck_assert_ptr_null(params_get(&src, 1));
+	ck_assert_str_eq(params_get(&dst, 1), "ISO, MDY"); /* survives the source */
 	params_clear(&dst);
 	params_clear(&dst); /* twice is harmless */
 	for (size_t i = 0; i < PARAM_SLOTS; i++)
-		ck_assert_ptr_null(dst.val[i]);
+		ck_assert_ptr_null(params_get(&dst, i));
 }
 END_TEST
 
 START_TEST(equal_values_set_separately_are_one_string)
 {
-	struct param_set a = {{NULL}}, b = {{NULL}};
+	struct param_set a = {NULL}, b = {NULL};
 	char value[16];
 
 	strcpy(value, "UTF8");
 	ck_assert(params_set(&a, 0, value));
 	strcpy(value, "UTF8");
 	ck_assert(params_set(&b, 0, value));
-	ck_assert_ptr_eq(a.val[0], b.val[0]);
-	ck_assert_ptr_ne(a.val[0], value);
+	ck_assert_ptr_eq(params_get(&a, 0), params_get(&b, 0));
+	ck_assert_ptr_ne(params_get(&a, 0), value);
 	ck_assert(params_set(&b, 0, "LATIN1"));
-	ck_assert_str_eq(a.val[0], "UTF8");
+	ck_assert_str_eq(params_get(&a, 0), "UTF8");
 	params_clear(&a);
-	ck_assert_str_eq(b.val[0], "LATIN1");
+	ck_assert_str_eq(params_get(&b, 0), "LATIN1");
 	params_clear(&b);
+}
+END_TEST
+
+START_TEST(equal_sets_are_one_shared_set_and_a_change_unshares_it)
+{
+	struct param_set a = {NULL}, b = {NULL}, c = {NULL};
+
+	ck_assert(params_set(&a, 0, "UTF8"));
+	ck_assert(params_set(&a, 5, "app"));
+	/* Set in the other order: the same values, so the same set. */
+	ck_assert(params_set(&b, 5, "app"));
+	ck_assert(params_set(&b, 0, "UTF8"));
+	ck_assert_ptr_nonnull(a.v);
+	ck_assert_ptr_eq(a.v, b.v);
+	ck_assert_uint_eq(a.v->refs, 2);
+	/* Changing one leaves the other as it was. */
+	ck_assert(params_set(&b, 0, "LATIN1"));
+	ck_assert_ptr_ne(a.v, b.v);
+	ck_assert_str_eq(params_get(&a, 0), "UTF8");
+	ck_assert_str_eq(params_get(&b, 0), "LATIN1");
+	ck_assert_uint_eq(a.v->refs, 1);
+	/* A copy shares; clearing every slot leaves no set. */
+	ck_assert(params_copy(&c, &b));
+	ck_assert_ptr_eq(c.v, b.v);
+	ck_assert(params_set(&c, 0, NULL));
+	ck_assert(params_set(&c, 5, NULL));
+	ck_assert_ptr_null(c.v);
+	ck_assert_str_eq(params_get(&b, 5), "app");
+	/* Changed back, b is a's set again. */
+	ck_assert(params_set(&b, 0, "UTF8"));
+	ck_assert_ptr_eq(a.v, b.v);
+	params_clear(&a);
+	ck_assert_str_eq(params_get(&b, 0), "UTF8");
+	params_clear(&b);
+	params_clear(&c);
 }
 END_TEST
 
 START_TEST(sync_sql_is_null_when_every_wanted_value_matches)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	bool oom = true;
 
 	ck_assert(params_names_init(&pn, NULL));
@@ -212,7 +247,7 @@ END_TEST
 START_TEST(sync_sql_sets_only_the_differing_slots_in_slot_order)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	bool oom = true;
 	char *sql;
 
@@ -238,7 +273,7 @@ END_TEST
 START_TEST(sync_sql_skips_slots_the_client_never_set)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	bool oom;
 	char *sql;
 
@@ -258,7 +293,7 @@ END_TEST
 START_TEST(sync_sql_writes_backslashes_as_an_escape_string)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	bool oom;
 	char *sql;
 
@@ -276,7 +311,7 @@ END_TEST
 START_TEST(sync_sql_doubles_single_quotes_inside_values)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	bool oom;
 	char *sql;
 
@@ -304,7 +339,7 @@ END_TEST
 START_TEST(sync_sql_grows_for_long_values_in_every_slot)
 {
 	struct param_names pn;
-	struct param_set want = {{NULL}}, have = {{NULL}};
+	struct param_set want = {NULL}, have = {NULL};
 	char value[1001];
 	size_t expect_len = 0;
 	bool oom = true;
@@ -349,6 +384,7 @@ Suite *params_suite(void)
 	tcase_add_test(values, set_on_an_untracked_slot_is_ignored);
 	tcase_add_test(values, copy_shares_interned_values_and_clears_slots_unset_in_the_source);
 	tcase_add_test(values, equal_values_set_separately_are_one_string);
+	tcase_add_test(values, equal_sets_are_one_shared_set_and_a_change_unshares_it);
 	suite_add_tcase(s, values);
 
 	tcase_add_test(sync, sync_sql_is_null_when_every_wanted_value_matches);
