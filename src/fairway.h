@@ -79,6 +79,7 @@ struct fairway {
 	struct event *io_flusher;    /* owned; writes queued output after each batch (io.c) */
 	struct list_head io_flush;   /* struct io with output or read changes to apply */
 	bool io_in_read;             /* inside a plain read callback: it flushes at its end */
+	struct io *io_reading;       /* whose read callback runs; NULL once that io is freed */
 	struct evbuffer *io_empty;   /* owned; io_input() of a connection with nothing read */
 	struct evbuffer *io_scratch; /* owned; output of a connection that could not get a buffer */
 	bool io_scratch_used;        /* io_scratch was handed out since the last flush */

@@ -1,9 +1,12 @@
-/* Connection byte streams on raw non-blocking sockets (see io.h).  Reads go
- * straight into evbuffer chains (no FIONREAD probe); writes are batched per
- * loop turn by one flusher event, and a socket is registered for writing
- * only while its kernel buffer is full.  A connection with an SSL object
- * takes the tls_* paths below instead (one pointer test on the plain path):
- * tls.c moves the bytes, this file decides which readiness to wait for. */
+/* Connection byte streams on raw non-blocking sockets (see io.h).  Reads land
+ * in pooled blocks (no FIONREAD probe); writes are batched per loop turn by
+ * one flusher event, and a socket is registered for writing only while its
+ * kernel buffer is full.  On the request/response path a small read is
+ * handed to the owner where it lies and io_forward writes it to the peer's
+ * socket from there, so a query or a short reply costs no buffer chain.  A
+ * connection with an SSL object takes the tls_* paths below instead (one
+ * pointer test on the plain path): tls.c moves the bytes, this file decides
+ * which readiness to wait for. */
 #include "io.h"
 
 #include <errno.h>
@@ -42,8 +45,12 @@ struct io_block {
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out;    /* owned; NULL while empty (idle connections hold no
-	                               * buffers): io_input/io_output make them on demand */
+	struct evbuffer *in, *out; /* owned; NULL while empty (idle connections hold no
+	                            * buffers): io_input/io_output make them on demand */
+	uint8_t *flat_blk;         /* a small read not yet put in `in` (which is empty);
+	                            * only while its read_cb runs (see io_forward) */
+	const uint8_t *flat;       /* its flat_len bytes not yet consumed */
+	size_t flat_len;
 	struct event *ev_read;        /* &ev_read_storage once there is a socket */
 	struct event ev_read_storage; /* persistent while reading is on */
 	struct event *ev_write;       /* owned; armed when the socket is full or connecting */
@@ -255,6 +262,25 @@ static void block_done(const void *data, size_t len, void *arg)
 	block_put(arg, (void *)(uintptr_t)data);
 }
 
+/* Moves what is left of a flat read into `in` (copied: it is small) and
+ * gives the block back.  false when out of memory (the bytes are lost: the
+ * caller fails the io). */
+static bool flat_spill(struct io *io)
+{
+	bool ok = true;
+
+	if (io->flat_blk == NULL)
+		return true;
+	if (io->flat_len > 0)
+		ok = (io->in != NULL || (io->in = evbuffer_new()) != NULL) &&
+		     evbuffer_add(io->in, io->flat, io->flat_len) == 0;
+	block_put(io->fw, io->flat_blk);
+	io->flat_blk = NULL;
+	io->flat = NULL;
+	io->flat_len = 0;
+	return ok;
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct io *io = arg;
@@ -274,10 +300,6 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	size_t want = io->max_read;
 
-	if (io->in == NULL && (io->in = evbuffer_new()) == NULL) {
-		io_fail(io, IO_EV_ERROR);
-		return;
-	}
 	if (want > IO_BLOCK_SIZE)
 		want = IO_BLOCK_SIZE;
 	if ((blk = block_get(io->fw)) == NULL) {
@@ -292,18 +314,27 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		io_fail(io, n == 0 ? IO_EV_EOF : IO_EV_ERROR);
 		return;
 	}
-	if (n <= IO_COPY_MAX) {
-		int rc = evbuffer_add(io->in, blk, (size_t)n);
+	if (n <= IO_COPY_MAX && (io->in == NULL || evbuffer_get_length(io->in) == 0)) {
+		/* A small read into an empty input stays in the block for the
+		 * callback: what io_forward passes on is never copied into `in`. */
+		io->flat_blk = blk;
+		io->flat = blk;
+		io->flat_len = (size_t)n;
+	} else {
+		/* Behind other input, or large: into `in`, a small read copied
+		 * (the block kept), a large one handed over as it is. */
+		int rc = -1;
 
-		block_put(io->fw, blk);
+		if (io->in != NULL || (io->in = evbuffer_new()) != NULL)
+			rc = n <= IO_COPY_MAX ? evbuffer_add(io->in, blk, (size_t)n)
+			                      : evbuffer_add_reference(io->in, blk, (size_t)n,
+			                                               block_done, io->fw);
+		if (rc != 0 || n <= IO_COPY_MAX)
+			block_put(io->fw, blk);
 		if (rc != 0) {
 			io_fail(io, IO_EV_ERROR);
 			return;
 		}
-	} else if (evbuffer_add_reference(io->in, blk, (size_t)n, block_done, io->fw) != 0) {
-		block_put(io->fw, blk);
-		io_fail(io, IO_EV_ERROR);
-		return;
 	}
 	{
 		/* The output this read produces is written when it has been
@@ -311,8 +342,12 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		struct fairway *fw = io->fw;
 
 		fw->io_in_read = true;
+		fw->io_reading = io;
 		io->on_read(io, io->arg); /* may free io */
 		fw->io_in_read = false;
+		if (fw->io_reading == io && !flat_spill(io))
+			io_fail(io, IO_EV_ERROR);
+		fw->io_reading = NULL;
 		flush_all(fw);
 	}
 }
@@ -387,8 +422,29 @@ void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn ev
 
 struct evbuffer *io_input(struct io *io)
 {
+	if (!flat_spill(io)) {
+		io->failed_alloc = true; /* the flush fails the io */
+		queue_flush(io);
+	}
 	/* Nothing read: an always-empty buffer stands in (callers only read it). */
 	return io->in != NULL ? io->in : io->fw->io_empty;
+}
+
+size_t io_input_length(const struct io *io)
+{
+	if (io->flat_blk != NULL)
+		return io->flat_len;
+	return io->in != NULL ? evbuffer_get_length(io->in) : 0;
+}
+
+const uint8_t *io_input_peek(struct io *io, size_t *len)
+{
+	if (io->flat_blk != NULL) {
+		*len = io->flat_len;
+		return io->flat;
+	}
+	*len = io->in != NULL ? evbuffer_get_contiguous_space(io->in) : 0;
+	return *len > 0 ? evbuffer_pullup(io->in, (ssize_t)*len) : NULL;
 }
 
 struct evbuffer *io_output(struct io *io)
@@ -408,6 +464,46 @@ struct evbuffer *io_output(struct io *io)
 size_t io_output_length(const struct io *io)
 {
 	return io->out != NULL ? evbuffer_get_length(io->out) : 0;
+}
+
+void io_forward(struct io *dst, struct io *src, size_t n)
+{
+	const uint8_t *b = src->flat;
+
+	if (n == 0)
+		return;
+	/* Forwarding is the last step of a request or of a reply, so nothing
+	 * else is normally due on dst this loop turn and writing now costs no
+	 * extra write.  A full socket and errors are left to the flush. */
+	if (dst->ssl == NULL && dst->fd >= 0 && !dst->connecting && !dst->failed &&
+	    !dst->failed_alloc && (dst->out == NULL || evbuffer_get_length(dst->out) == 0) &&
+	    n == io_input_length(src) &&
+	    (b != NULL || evbuffer_get_contiguous_space(src->in) >= n)) {
+		ssize_t w;
+
+		if (b == NULL)
+			b = evbuffer_pullup(src->in, (ssize_t)n); /* contiguous: no copy */
+		w = write(dst->fd, b, n);
+		if (w > 0) {
+			if (src->flat_blk != NULL) {
+				src->flat += w;
+				src->flat_len -= (size_t)w;
+			} else {
+				evbuffer_drain(src->in, (size_t)w);
+			}
+			n -= (size_t)w;
+		}
+		if (n == 0)
+			return;
+	}
+	if (src->flat_blk != NULL) {
+		if (evbuffer_add(io_output(dst), src->flat, n) != 0)
+			dst->failed_alloc = true; /* the flush fails dst */
+		src->flat += n;
+		src->flat_len -= n;
+		return;
+	}
+	evbuffer_remove_buffer(src->in, io_output(dst), n);
 }
 
 void io_read_on(struct io *io)
@@ -515,6 +611,10 @@ void io_free(struct io *io)
 		io->dns = NULL;
 	}
 	list_del(&io->flush_link);
+	if (io->fw->io_reading == io)
+		io->fw->io_reading = NULL;
+	if (io->flat_blk != NULL)
+		block_put(io->fw, io->flat_blk);
 	if (io->ssl != NULL)
 		tls_free(io->ssl);
 	if (io->tls_prefix != NULL)
@@ -709,6 +809,7 @@ bool io_tls_accept(struct io *io, struct ssl_ctx_st *ctx)
 	if (io->ssl != NULL || io->fd < 0)
 		return false;
 	/* What was read already is the start of the TLS stream (direct TLS). */
+	io_input(io);
 	if (io->in != NULL && evbuffer_get_length(io->in) > 0) {
 		io->tls_prefix = io->in;
 		io->in = NULL;

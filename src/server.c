@@ -757,9 +757,8 @@ static bool needs_whole(const struct server *sv, uint8_t type)
  * statement pooling's check, messages split across reads). */
 static size_t server_batch(struct server *sv, struct client *c)
 {
-	struct evbuffer *in = io_input(sv->io);
-	size_t len = evbuffer_get_contiguous_space(in), off = 0;
-	const uint8_t *p = len >= 5 ? evbuffer_pullup(in, (ssize_t)len) : NULL;
+	size_t len, off = 0;
+	const uint8_t *p = io_input_peek(sv->io, &len);
 	bool owed = sv->ps != NULL && sv->ps->q_len > 0; /* ParseComplete etc. to match */
 	bool tracks = sv->ps != NULL || c->ps != NULL;
 	bool statement_mode = pool_mode_of(sv->pool) == POOL_STATEMENT;
@@ -811,7 +810,7 @@ static size_t server_batch(struct server *sv, struct client *c)
 done:
 	if (off == 0)
 		return 0;
-	evbuffer_remove_buffer(in, io_output(c->io), off);
+	io_forward(c->io, sv->io, off);
 	sv->pool->db->stats.bytes_sent += off;
 	sv->fw->stats.bytes_sent += off;
 	if (rfq >= 0) {
@@ -874,7 +873,6 @@ static bool tls_answer(struct server *sv)
 
 void server_process(struct server *sv)
 {
-	struct evbuffer *in;
 	struct login_params lp = {NULL, 0};
 	uint8_t small[512], *body = NULL;
 
@@ -883,17 +881,15 @@ void server_process(struct server *sv)
 	if (sv->state == SV_LOGIN && sv->tls_step != SV_TLS_NONE &&
 	    (sv->tls_step == SV_TLS_HANDSHAKE || !tls_answer(sv)))
 		return;
-	in = io_input(sv->io);
 	while (sv->state != SV_CLOSED && sv->state != SV_CONNECTING) {
-		size_t avail = evbuffer_get_length(in);
+		size_t avail = io_input_length(sv->io);
 		struct client *c = sv->client;
+		struct evbuffer *in;
 		struct pg_msg_hdr h;
 		uint8_t hdr[5];
 
 		if (c != NULL && sv->internal_rfq == 0 && sv->state == SV_ACTIVE) {
-			struct evbuffer *out = io_output(c->io);
-
-			if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
+			if (io_output_length(c->io) > BACKLOG_HIGH_BYTES) {
 				sv->read_held = true;
 				io_read_off(sv->io);
 				break;
@@ -903,7 +899,7 @@ void server_process(struct server *sv)
 
 				if (n == 0)
 					break;
-				evbuffer_remove_buffer(in, out, n);
+				io_forward(c->io, sv->io, n);
 				sv->pkt_remain -= (uint32_t)n;
 				sv->pool->db->stats.bytes_sent += n;
 				sv->fw->stats.bytes_sent += n;
@@ -914,6 +910,7 @@ void server_process(struct server *sv)
 		}
 		if (avail < 5)
 			break;
+		in = io_input(sv->io); /* the slow path, message by message */
 		evbuffer_copyout(in, hdr, 5);
 		if (proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h) != PROTO_OK) {
 			server_close(sv, "invalid packet from server");
