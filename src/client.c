@@ -1032,8 +1032,11 @@ static void process_idle(struct client *c)
 				return;
 			continue;
 		}
-		io_read_off(c->io);
 		pool_request(c);
+		/* Reads stop while it waits (turned off only now: most requests
+		 * get a server at once, and their reads stay on). */
+		if (c->state == CL_WAITING)
+			io_read_off(c->io);
 		return;
 	}
 }
