@@ -753,13 +753,13 @@ static bool needs_whole(const struct server *sv, uint8_t type)
  * only a glance, as long as they lie in its first contiguous block: moved to
  * the client in one piece, a ReadyForQuery included (and acted on after the
  * move).  Returns the bytes moved; 0 when the first message needs the
- * message-at-a-time path (ParameterStatus, prepared-statement replies,
- * statement pooling's check, messages split across reads). */
+ * message-at-a-time path (ParameterStatus, replies to prepared-statement
+ * messages of Fairway's own, statement pooling's check, messages split across
+ * reads). */
 static size_t server_batch(struct server *sv, struct client *c)
 {
 	size_t len, off = 0;
 	const uint8_t *p = io_input_peek(sv->io, &len);
-	bool owed = sv->ps != NULL && sv->ps->q_len > 0; /* ParseComplete etc. to match */
 	bool tracks = sv->ps != NULL || c->ps != NULL;
 	bool statement_mode = pool_mode_of(sv->pool) == POOL_STATEMENT;
 	int rfq = -1;
@@ -778,7 +778,8 @@ static size_t server_batch(struct server *sv, struct client *c)
 			goto done;
 		case '1':
 		case '3':
-			if (owed)
+			/* The client's own Parse or Close: settled here. */
+			if (h.body_len == 0 && !ps_server_reply_passes(sv))
 				goto done;
 			break;
 		case 'Z':
