@@ -45,12 +45,8 @@ struct io_block {
 struct io {
 	struct fairway *fw;
 	int fd;
-	struct evbuffer *in, *out; /* owned; NULL while empty (idle connections hold no
-	                            * buffers): io_input/io_output make them on demand */
-	uint8_t *flat_blk;         /* a small read not yet put in `in` (which is empty);
-	                            * only while its read_cb runs (see io_forward) */
-	const uint8_t *flat;       /* its flat_len bytes not yet consumed */
-	size_t flat_len;
+	struct evbuffer *in, *out;    /* owned; NULL while empty (idle connections hold no
+	                               * buffers): io_input/io_output make them on demand */
 	struct event *ev_read;        /* &ev_read_storage once there is a socket */
 	struct event ev_read_storage; /* persistent while reading is on */
 	struct event *ev_write;       /* owned; armed when the socket is full or connecting */
@@ -262,23 +258,39 @@ static void block_done(const void *data, size_t len, void *arg)
 	block_put(arg, (void *)(uintptr_t)data);
 }
 
-/* Moves what is left of a flat read into `in` (copied: it is small) and
- * gives the block back.  false when out of memory (the bytes are lost: the
- * caller fails the io). */
-static bool flat_spill(struct io *io)
+/* io's pending small read (see struct io_pending), or NULL. */
+static struct io_pending *pending(const struct io *io)
 {
+	struct io_pending *pr = &io->fw->io_read;
+
+	return pr->io == io && pr->blk != NULL ? pr : NULL;
+}
+
+/* Moves what is left of io's pending read into `in` (copied: it is small)
+ * and gives the block back.  false when out of memory (the bytes are lost:
+ * the caller fails the io). */
+static bool pending_spill(struct io *io)
+{
+	struct io_pending *pr = pending(io);
 	bool ok = true;
 
-	if (io->flat_blk == NULL)
+	if (pr == NULL)
 		return true;
-	if (io->flat_len > 0)
+	if (pr->len > 0)
 		ok = (io->in != NULL || (io->in = evbuffer_new()) != NULL) &&
-		     evbuffer_add(io->in, io->flat, io->flat_len) == 0;
-	block_put(io->fw, io->flat_blk);
-	io->flat_blk = NULL;
-	io->flat = NULL;
-	io->flat_len = 0;
+		     evbuffer_add(io->in, pr->p, pr->len) == 0;
+	block_put(io->fw, pr->blk);
+	pr->blk = NULL;
+	pr->p = NULL;
+	pr->len = 0;
 	return ok;
+}
+
+/* n bytes of the pending read consumed. */
+static void pending_consume(struct io_pending *pr, size_t n)
+{
+	pr->p += n;
+	pr->len -= n;
 }
 
 static void read_cb(evutil_socket_t fd, short what, void *arg)
@@ -317,9 +329,9 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n <= IO_COPY_MAX && (io->in == NULL || evbuffer_get_length(io->in) == 0)) {
 		/* A small read into an empty input stays in the block for the
 		 * callback: what io_forward passes on is never copied into `in`. */
-		io->flat_blk = blk;
-		io->flat = blk;
-		io->flat_len = (size_t)n;
+		io->fw->io_read.blk = blk;
+		io->fw->io_read.p = blk;
+		io->fw->io_read.len = (size_t)n;
 	} else {
 		/* Behind other input, or large: into `in`, a small read copied
 		 * (the block kept), a large one handed over as it is. */
@@ -342,12 +354,19 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		struct fairway *fw = io->fw;
 
 		fw->io_in_read = true;
-		fw->io_reading = io;
+		fw->io_read.io = io;
 		io->on_read(io, io->arg); /* may free io */
 		fw->io_in_read = false;
-		if (fw->io_reading == io && !flat_spill(io))
-			io_fail(io, IO_EV_ERROR);
-		fw->io_reading = NULL;
+		if (fw->io_read.io == io && fw->io_read.blk != NULL) {
+			/* What the callback left goes into the input. */
+			if (fw->io_read.len == 0) {
+				block_put(fw, fw->io_read.blk);
+				fw->io_read.blk = NULL;
+			} else if (!pending_spill(io)) {
+				io_fail(io, IO_EV_ERROR);
+			}
+		}
+		fw->io_read.io = NULL;
 		flush_all(fw);
 	}
 }
@@ -422,7 +441,7 @@ void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn ev
 
 struct evbuffer *io_input(struct io *io)
 {
-	if (!flat_spill(io)) {
+	if (!pending_spill(io)) {
 		io->failed_alloc = true; /* the flush fails the io */
 		queue_flush(io);
 	}
@@ -432,16 +451,20 @@ struct evbuffer *io_input(struct io *io)
 
 size_t io_input_length(const struct io *io)
 {
-	if (io->flat_blk != NULL)
-		return io->flat_len;
+	const struct io_pending *pr = pending(io);
+
+	if (pr != NULL)
+		return pr->len;
 	return io->in != NULL ? evbuffer_get_length(io->in) : 0;
 }
 
 const uint8_t *io_input_peek(struct io *io, size_t *len)
 {
-	if (io->flat_blk != NULL) {
-		*len = io->flat_len;
-		return io->flat;
+	const struct io_pending *pr = pending(io);
+
+	if (pr != NULL) {
+		*len = pr->len;
+		return pr->p;
 	}
 	*len = io->in != NULL ? evbuffer_get_contiguous_space(io->in) : 0;
 	return *len > 0 ? evbuffer_pullup(io->in, (ssize_t)*len) : NULL;
@@ -468,7 +491,8 @@ size_t io_output_length(const struct io *io)
 
 void io_forward(struct io *dst, struct io *src, size_t n)
 {
-	const uint8_t *b = src->flat;
+	struct io_pending *pr = pending(src);
+	const uint8_t *b = pr != NULL ? pr->p : NULL;
 
 	if (n == 0)
 		return;
@@ -477,30 +501,28 @@ void io_forward(struct io *dst, struct io *src, size_t n)
 	 * extra write.  A full socket and errors are left to the flush. */
 	if (dst->ssl == NULL && dst->fd >= 0 && !dst->connecting && !dst->failed &&
 	    !dst->failed_alloc && (dst->out == NULL || evbuffer_get_length(dst->out) == 0) &&
-	    n == io_input_length(src) &&
-	    (b != NULL || evbuffer_get_contiguous_space(src->in) >= n)) {
+	    (b != NULL ? n == pr->len
+	               : n == evbuffer_get_length(src->in) &&
+	                     evbuffer_get_contiguous_space(src->in) >= n)) {
 		ssize_t w;
 
 		if (b == NULL)
 			b = evbuffer_pullup(src->in, (ssize_t)n); /* contiguous: no copy */
 		w = write(dst->fd, b, n);
 		if (w > 0) {
-			if (src->flat_blk != NULL) {
-				src->flat += w;
-				src->flat_len -= (size_t)w;
-			} else {
+			if (pr != NULL)
+				pending_consume(pr, (size_t)w);
+			else
 				evbuffer_drain(src->in, (size_t)w);
-			}
 			n -= (size_t)w;
 		}
 		if (n == 0)
 			return;
 	}
-	if (src->flat_blk != NULL) {
-		if (evbuffer_add(io_output(dst), src->flat, n) != 0)
+	if (pr != NULL) {
+		if (evbuffer_add(io_output(dst), pr->p, n) != 0)
 			dst->failed_alloc = true; /* the flush fails dst */
-		src->flat += n;
-		src->flat_len -= n;
+		pending_consume(pr, n);
 		return;
 	}
 	evbuffer_remove_buffer(src->in, io_output(dst), n);
@@ -611,10 +633,11 @@ void io_free(struct io *io)
 		io->dns = NULL;
 	}
 	list_del(&io->flush_link);
-	if (io->fw->io_reading == io)
-		io->fw->io_reading = NULL;
-	if (io->flat_blk != NULL)
-		block_put(io->fw, io->flat_blk);
+	if (io->fw->io_read.io == io) {
+		if (io->fw->io_read.blk != NULL)
+			block_put(io->fw, io->fw->io_read.blk);
+		io->fw->io_read = (struct io_pending){NULL, NULL, NULL, 0};
+	}
 	if (io->ssl != NULL)
 		tls_free(io->ssl);
 	if (io->tls_prefix != NULL)
