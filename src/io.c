@@ -367,7 +367,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 		fw->io_read.io = NULL;
-		flush_all(fw);
+		if (!list_empty(&fw->io_flush) || fw->io_scratch_used)
+			flush_all(fw);
 	}
 }
 

@@ -682,7 +682,8 @@ static void after_rfq(struct server *sv, struct client *c, char status)
 	if (status != 'I')
 		return;
 	pool_unlink(c, true);
-	client_process(c); /* it may have sent the next query already */
+	if (c->io != NULL && io_input_length(c->io) > 0)
+		client_process(c); /* it sent the next query already */
 }
 
 /* Statement mode: a statement that leaves a transaction open is refused. */
@@ -1021,7 +1022,8 @@ void server_process(struct server *sv)
 			sv->in_copy = false;
 		sv->pkt_remain = 5 + h.body_len;
 	}
-	login_params_free(&lp);
+	if (lp.p != NULL)
+		login_params_free(&lp);
 }
 
 static void server_read_cb(struct io *io, void *arg)
