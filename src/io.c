@@ -502,9 +502,9 @@ void io_forward(struct io *dst, struct io *src, size_t n)
 	 * extra write.  A full socket and errors are left to the flush. */
 	if (dst->ssl == NULL && dst->fd >= 0 && !dst->connecting && !dst->failed &&
 	    !dst->failed_alloc && (dst->out == NULL || evbuffer_get_length(dst->out) == 0) &&
-	    (b != NULL ? n == pr->len
-	               : n == evbuffer_get_length(src->in) &&
-	                     evbuffer_get_contiguous_space(src->in) >= n)) {
+	    (pr != NULL ? n == pr->len
+	                : n == evbuffer_get_length(src->in) &&
+	                      evbuffer_get_contiguous_space(src->in) >= n)) {
 		ssize_t w;
 
 		if (b == NULL)
