@@ -237,10 +237,10 @@ static void flow_free(struct sched_queue *q, struct sched_flow *f)
 		q->overflow = NULL;
 	else
 		table_unlink(q, f);
-	if (q->last == f)
-		q->last = NULL;
 	list_del(&f->link);
 	q->n_flows--;
+	if (q->last == f)
+		q->last = NULL;
 	free(f);
 }
 
