@@ -827,9 +827,8 @@ static enum client_msg_action note_client_msg(struct client *c, struct server *s
  * the first message needs the message-at-a-time path. */
 static size_t forward_batch(struct client *c, struct server *sv, uint32_t max_body, bool ps)
 {
-	struct evbuffer *in = io_input(c->io);
-	size_t len = evbuffer_get_contiguous_space(in), off = 0;
-	const uint8_t *p = len >= 5 ? evbuffer_pullup(in, (ssize_t)len) : NULL;
+	size_t len, off = 0;
+	const uint8_t *p = io_input_peek(c->io, &len);
 
 	while (p != NULL && off + 5 <= len) {
 		struct pg_msg_hdr h;
@@ -864,7 +863,7 @@ static size_t forward_batch(struct client *c, struct server *sv, uint32_t max_bo
 	}
 done:
 	if (off > 0)
-		evbuffer_remove_buffer(in, io_output(sv->io), off);
+		io_forward(sv->io, c->io, off);
 	return off;
 }
 
@@ -873,9 +872,7 @@ done:
  * data, prepared-statement rewriting). */
 static void forward_to_server(struct client *c)
 {
-	struct evbuffer *in = io_input(c->io);
 	struct server *sv = c->server;
-	struct evbuffer *out = io_output(sv->io);
 	uint32_t max_body =
 	    (uint32_t)(c->fw->cfg->max_packet_size > 0x7fffffff ? 0x7fffffff
 	                                                        : c->fw->cfg->max_packet_size);
@@ -889,17 +886,17 @@ static void forward_to_server(struct client *c)
 		enum proto_status st;
 		enum client_msg_action act;
 
-		if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
+		if (io_output_length(sv->io) > BACKLOG_HIGH_BYTES) {
 			c->read_held = true;
 			io_read_off(c->io);
 			break;
 		}
-		avail = evbuffer_get_length(in);
+		avail = io_input_length(c->io);
 		if (c->pkt_remain > 0) {
 			n = avail < c->pkt_remain ? avail : c->pkt_remain;
 			if (n == 0)
 				break;
-			evbuffer_remove_buffer(in, out, n);
+			io_forward(sv->io, c->io, n);
 			c->pkt_remain -= (uint32_t)n;
 			moved += n;
 			continue;
@@ -913,7 +910,7 @@ static void forward_to_server(struct client *c)
 			moved += n;
 			continue;
 		}
-		evbuffer_copyout(in, hdr, 5);
+		evbuffer_copyout(io_input(c->io), hdr, 5);
 		st = proto_parse_hdr(hdr, 5, false, max_body, &h);
 		if (st != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION,
@@ -1037,18 +1034,24 @@ static bool discard_refused(struct client *c)
 /* An idle client sent something: Terminate closes, anything else needs a server. */
 static void process_idle(struct client *c)
 {
-	struct evbuffer *in = io_input(c->io);
 	struct pg_msg_hdr h;
 	uint8_t hdr[5];
 	enum proto_status st;
 
 	for (;;) {
+		const uint8_t *p;
+		size_t len;
+
 		if ((c->refusal != NULL || c->discard_tail) && !discard_refused(c))
 			return;
-		if (evbuffer_get_length(in) < 5)
+		if (io_input_length(c->io) < 5)
 			return;
-		evbuffer_copyout(in, hdr, 5);
-		st = proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h);
+		p = io_input_peek(c->io, &len);
+		if (len < 5) {
+			evbuffer_copyout(io_input(c->io), hdr, 5);
+			p = hdr;
+		}
+		st = proto_parse_hdr(p, 5, false, 0x7fffffff, &h);
 		if (st != PROTO_OK) {
 			client_fail(c, SQLSTATE_PROTOCOL_VIOLATION, "invalid packet length");
 			return;
@@ -1067,8 +1070,11 @@ static void process_idle(struct client *c)
 				return;
 			continue;
 		}
-		io_read_off(c->io);
 		pool_request(c);
+		/* Reads stop while it waits (turned off only now: most requests
+		 * get a server at once, and their reads stay on). */
+		if (c->state == CL_WAITING)
+			io_read_off(c->io);
 		return;
 	}
 }

@@ -50,6 +50,16 @@ struct fw_stats {
 
 struct io_block;
 
+/* A small read handed to its owner where it lies (io.c): while the read
+ * callback of io runs, its input is the len bytes at p, in the pooled block
+ * blk (not yet copied into its evbuffer, which is empty). */
+struct io_pending {
+	struct io *io;    /* whose read callback runs; NULL once that io is freed */
+	uint8_t *blk;     /* NULL when the read went into the io's evbuffer */
+	const uint8_t *p; /* the bytes not consumed yet */
+	size_t len;
+};
+
 struct fairway {
 	struct event_base *base;    /* owned */
 	struct evdns_base *dns;     /* owned; async name lookups for server hosts */
@@ -79,6 +89,7 @@ struct fairway {
 	struct event *io_flusher;    /* owned; writes queued output after each batch (io.c) */
 	struct list_head io_flush;   /* struct io with output or read changes to apply */
 	bool io_in_read;             /* inside a plain read callback: it flushes at its end */
+	struct io_pending io_read;   /* the read whose callback runs (io.c) */
 	struct evbuffer *io_empty;   /* owned; io_input() of a connection with nothing read */
 	struct evbuffer *io_scratch; /* owned; output of a connection that could not get a buffer */
 	bool io_scratch_used;        /* io_scratch was handed out since the last flush */

@@ -1,9 +1,12 @@
-/* Connection byte streams on raw non-blocking sockets (see io.h).  Reads go
- * straight into evbuffer chains (no FIONREAD probe); writes are batched per
- * loop turn by one flusher event, and a socket is registered for writing
- * only while its kernel buffer is full.  A connection with an SSL object
- * takes the tls_* paths below instead (one pointer test on the plain path):
- * tls.c moves the bytes, this file decides which readiness to wait for. */
+/* Connection byte streams on raw non-blocking sockets (see io.h).  Reads land
+ * in pooled blocks (no FIONREAD probe); writes are batched per loop turn by
+ * one flusher event, and a socket is registered for writing only while its
+ * kernel buffer is full.  On the request/response path a small read is
+ * handed to the owner where it lies and io_forward writes it to the peer's
+ * socket from there, so a query or a short reply costs no buffer chain.  A
+ * connection with an SSL object takes the tls_* paths below instead (one
+ * pointer test on the plain path): tls.c moves the bytes, this file decides
+ * which readiness to wait for. */
 #include "io.h"
 
 #include <errno.h>
@@ -255,6 +258,41 @@ static void block_done(const void *data, size_t len, void *arg)
 	block_put(arg, (void *)(uintptr_t)data);
 }
 
+/* io's pending small read (see struct io_pending), or NULL. */
+static struct io_pending *pending(const struct io *io)
+{
+	struct io_pending *pr = &io->fw->io_read;
+
+	return pr->io == io && pr->blk != NULL ? pr : NULL;
+}
+
+/* Moves what is left of io's pending read into `in` (copied: it is small)
+ * and gives the block back.  false when out of memory (the bytes are lost:
+ * the caller fails the io). */
+static bool pending_spill(struct io *io)
+{
+	struct io_pending *pr = pending(io);
+	bool ok = true;
+
+	if (pr == NULL)
+		return true;
+	if (pr->len > 0)
+		ok = (io->in != NULL || (io->in = evbuffer_new()) != NULL) &&
+		     evbuffer_add(io->in, pr->p, pr->len) == 0;
+	block_put(io->fw, pr->blk);
+	pr->blk = NULL;
+	pr->p = NULL;
+	pr->len = 0;
+	return ok;
+}
+
+/* n bytes of the pending read consumed. */
+static void pending_consume(struct io_pending *pr, size_t n)
+{
+	pr->p += n;
+	pr->len -= n;
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct io *io = arg;
@@ -274,10 +312,6 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	size_t want = io->max_read;
 
-	if (io->in == NULL && (io->in = evbuffer_new()) == NULL) {
-		io_fail(io, IO_EV_ERROR);
-		return;
-	}
 	if (want > IO_BLOCK_SIZE)
 		want = IO_BLOCK_SIZE;
 	if ((blk = block_get(io->fw)) == NULL) {
@@ -292,18 +326,27 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		io_fail(io, n == 0 ? IO_EV_EOF : IO_EV_ERROR);
 		return;
 	}
-	if (n <= IO_COPY_MAX) {
-		int rc = evbuffer_add(io->in, blk, (size_t)n);
+	if (n <= IO_COPY_MAX && (io->in == NULL || evbuffer_get_length(io->in) == 0)) {
+		/* A small read into an empty input stays in the block for the
+		 * callback: what io_forward passes on is never copied into `in`. */
+		io->fw->io_read.blk = blk;
+		io->fw->io_read.p = blk;
+		io->fw->io_read.len = (size_t)n;
+	} else {
+		/* Behind other input, or large: into `in`, a small read copied
+		 * (the block kept), a large one handed over as it is. */
+		int rc = -1;
 
-		block_put(io->fw, blk);
+		if (io->in != NULL || (io->in = evbuffer_new()) != NULL)
+			rc = n <= IO_COPY_MAX ? evbuffer_add(io->in, blk, (size_t)n)
+			                      : evbuffer_add_reference(io->in, blk, (size_t)n,
+			                                               block_done, io->fw);
+		if (rc != 0 || n <= IO_COPY_MAX)
+			block_put(io->fw, blk);
 		if (rc != 0) {
 			io_fail(io, IO_EV_ERROR);
 			return;
 		}
-	} else if (evbuffer_add_reference(io->in, blk, (size_t)n, block_done, io->fw) != 0) {
-		block_put(io->fw, blk);
-		io_fail(io, IO_EV_ERROR);
-		return;
 	}
 	{
 		/* The output this read produces is written when it has been
@@ -311,9 +354,21 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		struct fairway *fw = io->fw;
 
 		fw->io_in_read = true;
+		fw->io_read.io = io;
 		io->on_read(io, io->arg); /* may free io */
 		fw->io_in_read = false;
-		flush_all(fw);
+		if (fw->io_read.io == io && fw->io_read.blk != NULL) {
+			/* What the callback left goes into the input. */
+			if (fw->io_read.len == 0) {
+				block_put(fw, fw->io_read.blk);
+				fw->io_read.blk = NULL;
+			} else if (!pending_spill(io)) {
+				io_fail(io, IO_EV_ERROR);
+			}
+		}
+		fw->io_read.io = NULL;
+		if (!list_empty(&fw->io_flush) || fw->io_scratch_used)
+			flush_all(fw);
 	}
 }
 
@@ -385,8 +440,33 @@ void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn ev
 
 struct evbuffer *io_input(struct io *io)
 {
+	if (!pending_spill(io)) {
+		io->failed_alloc = true; /* the flush fails the io */
+		queue_flush(io);
+	}
 	/* Nothing read: an always-empty buffer stands in (callers only read it). */
 	return io->in != NULL ? io->in : io->fw->io_empty;
+}
+
+size_t io_input_length(const struct io *io)
+{
+	const struct io_pending *pr = pending(io);
+
+	if (pr != NULL)
+		return pr->len;
+	return io->in != NULL ? evbuffer_get_length(io->in) : 0;
+}
+
+const uint8_t *io_input_peek(struct io *io, size_t *len)
+{
+	const struct io_pending *pr = pending(io);
+
+	if (pr != NULL) {
+		*len = pr->len;
+		return pr->p;
+	}
+	*len = io->in != NULL ? evbuffer_get_contiguous_space(io->in) : 0;
+	return *len > 0 ? evbuffer_pullup(io->in, (ssize_t)*len) : NULL;
 }
 
 struct evbuffer *io_output(struct io *io)
@@ -406,6 +486,45 @@ struct evbuffer *io_output(struct io *io)
 size_t io_output_length(const struct io *io)
 {
 	return io->out != NULL ? evbuffer_get_length(io->out) : 0;
+}
+
+void io_forward(struct io *dst, struct io *src, size_t n)
+{
+	struct io_pending *pr = pending(src);
+	const uint8_t *b = pr != NULL ? pr->p : NULL;
+
+	if (n == 0)
+		return;
+	/* Forwarding is the last step of a request or of a reply, so nothing
+	 * else is normally due on dst this loop turn and writing now costs no
+	 * extra write.  A full socket and errors are left to the flush. */
+	if (dst->ssl == NULL && dst->fd >= 0 && !dst->connecting && !dst->failed &&
+	    !dst->failed_alloc && (dst->out == NULL || evbuffer_get_length(dst->out) == 0) &&
+	    (pr != NULL ? n == pr->len
+	                : n == evbuffer_get_length(src->in) &&
+	                      evbuffer_get_contiguous_space(src->in) >= n)) {
+		ssize_t w;
+
+		if (b == NULL)
+			b = evbuffer_pullup(src->in, (ssize_t)n); /* contiguous: no copy */
+		w = write(dst->fd, b, n);
+		if (w > 0) {
+			if (pr != NULL)
+				pending_consume(pr, (size_t)w);
+			else
+				evbuffer_drain(src->in, (size_t)w);
+			n -= (size_t)w;
+		}
+		if (n == 0)
+			return;
+	}
+	if (pr != NULL) {
+		if (evbuffer_add(io_output(dst), pr->p, n) != 0)
+			dst->failed_alloc = true; /* the flush fails dst */
+		pending_consume(pr, n);
+		return;
+	}
+	evbuffer_remove_buffer(src->in, io_output(dst), n);
 }
 
 void io_read_on(struct io *io)
@@ -513,6 +632,11 @@ void io_free(struct io *io)
 		io->dns = NULL;
 	}
 	list_del(&io->flush_link);
+	if (io->fw->io_read.io == io) {
+		if (io->fw->io_read.blk != NULL)
+			block_put(io->fw, io->fw->io_read.blk);
+		io->fw->io_read = (struct io_pending){NULL, NULL, NULL, 0};
+	}
 	if (io->ssl != NULL)
 		tls_free(io->ssl);
 	if (io->tls_prefix != NULL)
@@ -707,6 +831,7 @@ bool io_tls_accept(struct io *io, struct ssl_ctx_st *ctx)
 	if (io->ssl != NULL || io->fd < 0)
 		return false;
 	/* What was read already is the start of the TLS stream (direct TLS). */
+	io_input(io);
 	if (io->in != NULL && evbuffer_get_length(io->in) > 0) {
 		io->tls_prefix = io->in;
 		io->in = NULL;

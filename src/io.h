@@ -2,7 +2,8 @@
  * output evbuffer, and the two events that drive them.  Writes are not
  * scheduled through the event loop: whatever a callback queued on an output
  * is written once the current batch of callbacks has run (one writev), and a
- * write event is armed only when the socket is full.  Turning reads off and
+ * write event is armed only when the socket is full; io_forward writes a
+ * whole request or reply straight to the peer instead.  Turning reads off and
  * on is applied lazily at the same point, so a state change that is undone
  * within one loop turn costs no epoll_ctl. */
 #ifndef FAIRWAY_IO_H
@@ -10,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct fairway;
@@ -31,11 +33,24 @@ struct io *io_new(struct fairway *fw, int fd);
 /* read: input grew; drained: output fell to the low mark after a write;
  * event: IO_EV_* (EOF and ERROR end the stream; the owner frees the io). */
 void io_setcb(struct io *io, io_data_fn read, io_data_fn drained, io_event_fn event, void *arg);
+/* The input buffer.  A small read into an empty input is first offered to
+ * the read callback where it lies (io_input_peek, io_forward); asking for the
+ * buffer copies it in. */
 struct evbuffer *io_input(struct io *io);
+/* Bytes read and not yet consumed, and the first contiguous run of them
+ * (NULL when none), without io_input's copy. */
+size_t io_input_length(const struct io *io);
+const uint8_t *io_input_peek(struct io *io, size_t *len);
 /* The output buffer; taking it queues a flush after this loop turn. */
 struct evbuffer *io_output(struct io *io);
 /* Bytes queued for writing (does not queue a flush). */
 size_t io_output_length(const struct io *io);
+/* Moves the first n bytes of src's input to dst's output.  When they are all
+ * src holds, lie in one piece and dst has nothing queued, they are written to
+ * dst's socket at once from where they lie: the one write the flush would
+ * make, without copying or moving buffer chains.  Whatever is not written
+ * that way is queued as by io_output. */
+void io_forward(struct io *dst, struct io *src, size_t n);
 void io_read_on(struct io *io);
 void io_read_off(struct io *io);
 void io_set_low_mark(struct io *io, size_t bytes);

@@ -563,8 +563,9 @@ void pool_server_idle(struct server *sv)
 
 void pool_note_busy(struct pool *pool)
 {
-	int size = pool_size_limit(pool);
-	bool busy = size > 0 && pool->sv_count[SV_IDLE] == 0 && pool->n_servers >= size;
+	int size;
+	bool busy = pool->sv_count[SV_IDLE] == 0 && (size = pool_size_limit(pool)) > 0 &&
+	            pool->n_servers >= size;
 	uint64_t now = pool->fw->now_us;
 
 	if (busy == pool->is_busy)

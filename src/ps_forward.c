@@ -527,6 +527,19 @@ enum ps_srv ps_server_msg(struct server *sv, const struct pg_msg_hdr *h, size_t 
 	return PS_SRV_DONE;
 }
 
+bool ps_server_reply_passes(struct server *sv)
+{
+	struct ps_server *ps = sv->ps;
+	enum ps_reply reply;
+
+	if (ps == NULL || ps->q_len == 0)
+		return true;
+	if (ps->queue[ps->q_head].reply != PS_REPLY_FORWARD)
+		return false;
+	ps_reply(ps, &sv->fw->prepared, &reply);
+	return true;
+}
+
 void ps_server_rfq(struct server *sv)
 {
 	sv->syncs_seen++;

@@ -54,6 +54,10 @@ enum ps_srv {
 /* A ParseComplete, CloseComplete or CommandComplete from sv (linked to its
  * client), header h, avail bytes buffered. */
 enum ps_srv ps_server_msg(struct server *sv, const struct pg_msg_hdr *h, size_t avail);
+/* An empty ParseComplete or CloseComplete from sv about to be forwarded with
+ * the messages around it: true when it passes as it is (the reply it was owed
+ * for is then settled), false when ps_server_msg must see it. */
+bool ps_server_reply_passes(struct server *sv);
 /* sv's ReadyForQuery for the client (call before it may be unlinked). */
 void ps_server_rfq(struct server *sv);
 /* A CommandComplete of one of Fairway's own queries on sv. */

@@ -245,6 +245,8 @@ static void flow_free(struct sched_queue *q, struct sched_flow *f)
 		q->last_idled = NULL;
 	list_del(&f->link);
 	q->n_flows--;
+	if (q->last == f)
+		q->last = NULL;
 	free(f);
 }
 
@@ -254,9 +256,16 @@ static struct sched_flow *flow_get(struct sched_queue *q, const char *key, uint3
 {
 	char cut[SCHED_KEY_MAX];
 	uint64_t hash;
-	struct sched_flow *f;
+	struct sched_flow *f = q->last;
 
-	key_cut(cut, q->fifo ? SCHED_FIFO_KEY : key);
+	if (q->fifo || key == NULL)
+		key = SCHED_FIFO_KEY;
+	/* The same key as last time (compared as cut): no hashing. */
+	if (f != NULL && strncmp(f->key, key, SCHED_KEY_MAX - 1) == 0) {
+		f->weight = weight == 0 ? 1 : weight;
+		return f;
+	}
+	key_cut(cut, key);
 	hash = key_hash(cut);
 	f = table_find(q, cut, hash);
 	if (f == NULL && q->max_flows != 0 && keyed_flows(q) >= q->max_flows) {
@@ -270,6 +279,7 @@ static struct sched_flow *flow_get(struct sched_queue *q, const char *key, uint3
 		f = flow_new(q, cut, hash, true, now_us);
 	if (f != NULL)
 		f->weight = weight == 0 ? 1 : weight;
+	q->last = f;
 	return f;
 }
 

@@ -79,6 +79,8 @@ struct sched_queue {
 	uint64_t total_server_time_us; /* for server_time_share_pct */
 	struct sched_flow **buckets;   /* owned array: hash chains of the keyed flows */
 	size_t n_buckets;              /* 0 or a power of two */
+	struct sched_flow *last;       /* borrowed: the keyed flow flow_get gave last, or NULL
+	                                * (most requests of a pool repeat the key) */
 	struct sched_flow *overflow;   /* borrowed (it is in flows): the "(other)" flow, or NULL */
 	size_t n_active;          /* entries holding a server: picked or acquired, not released */
 	uint64_t next_seq;        /* for sched_entry.seq */

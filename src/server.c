@@ -685,7 +685,8 @@ static void after_rfq(struct server *sv, struct client *c, char status)
 	if (status != 'I')
 		return;
 	pool_unlink(c, true);
-	client_process(c); /* it may have sent the next query already */
+	if (c->io != NULL && io_input_length(c->io) > 0)
+		client_process(c); /* it sent the next query already */
 }
 
 /* Statement mode: a statement that leaves a transaction open is refused. */
@@ -756,14 +757,13 @@ static bool needs_whole(const struct server *sv, uint8_t type)
  * only a glance, as long as they lie in its first contiguous block: moved to
  * the client in one piece, a ReadyForQuery included (and acted on after the
  * move).  Returns the bytes moved; 0 when the first message needs the
- * message-at-a-time path (ParameterStatus, prepared-statement replies,
- * statement pooling's check, messages split across reads). */
+ * message-at-a-time path (ParameterStatus, replies to prepared-statement
+ * messages of Fairway's own, statement pooling's check, messages split across
+ * reads). */
 static size_t server_batch(struct server *sv, struct client *c)
 {
-	struct evbuffer *in = io_input(sv->io);
-	size_t len = evbuffer_get_contiguous_space(in), off = 0;
-	const uint8_t *p = len >= 5 ? evbuffer_pullup(in, (ssize_t)len) : NULL;
-	bool owed = sv->ps != NULL && sv->ps->q_len > 0; /* ParseComplete etc. to match */
+	size_t len, off = 0;
+	const uint8_t *p = io_input_peek(sv->io, &len);
 	bool tracks = sv->ps != NULL || c->ps != NULL;
 	bool statement_mode = pool_mode_of(sv->pool) == POOL_STATEMENT;
 	int rfq = -1;
@@ -782,7 +782,8 @@ static size_t server_batch(struct server *sv, struct client *c)
 			goto done;
 		case '1':
 		case '3':
-			if (owed)
+			/* The client's own Parse or Close: settled here. */
+			if (h.body_len == 0 && !ps_server_reply_passes(sv))
 				goto done;
 			break;
 		case 'Z':
@@ -814,7 +815,7 @@ static size_t server_batch(struct server *sv, struct client *c)
 done:
 	if (off == 0)
 		return 0;
-	evbuffer_remove_buffer(in, io_output(c->io), off);
+	io_forward(c->io, sv->io, off);
 	sv->pool->db->stats.bytes_sent += off;
 	sv->fw->stats.bytes_sent += off;
 	if (rfq >= 0) {
@@ -877,7 +878,6 @@ static bool tls_answer(struct server *sv)
 
 void server_process(struct server *sv)
 {
-	struct evbuffer *in;
 	struct login_params lp = {NULL, 0};
 	uint8_t small[512], *body = NULL;
 
@@ -886,17 +886,15 @@ void server_process(struct server *sv)
 	if (sv->state == SV_LOGIN && sv->tls_step != SV_TLS_NONE &&
 	    (sv->tls_step == SV_TLS_HANDSHAKE || !tls_answer(sv)))
 		return;
-	in = io_input(sv->io);
 	while (sv->state != SV_CLOSED && sv->state != SV_CONNECTING) {
-		size_t avail = evbuffer_get_length(in);
+		size_t avail = io_input_length(sv->io);
 		struct client *c = sv->client;
+		struct evbuffer *in;
 		struct pg_msg_hdr h;
 		uint8_t hdr[5];
 
 		if (c != NULL && sv->internal_rfq == 0 && sv->state == SV_ACTIVE) {
-			struct evbuffer *out = io_output(c->io);
-
-			if (evbuffer_get_length(out) > BACKLOG_HIGH_BYTES) {
+			if (io_output_length(c->io) > BACKLOG_HIGH_BYTES) {
 				sv->read_held = true;
 				io_read_off(sv->io);
 				break;
@@ -906,7 +904,7 @@ void server_process(struct server *sv)
 
 				if (n == 0)
 					break;
-				evbuffer_remove_buffer(in, out, n);
+				io_forward(c->io, sv->io, n);
 				sv->pkt_remain -= (uint32_t)n;
 				sv->pool->db->stats.bytes_sent += n;
 				sv->fw->stats.bytes_sent += n;
@@ -917,6 +915,7 @@ void server_process(struct server *sv)
 		}
 		if (avail < 5)
 			break;
+		in = io_input(sv->io); /* the slow path, message by message */
 		evbuffer_copyout(in, hdr, 5);
 		if (proto_parse_hdr(hdr, 5, false, 0x7fffffff, &h) != PROTO_OK) {
 			server_close(sv, "invalid packet from server");
@@ -1026,7 +1025,8 @@ void server_process(struct server *sv)
 			sv->in_copy = false;
 		sv->pkt_remain = 5 + h.body_len;
 	}
-	login_params_free(&lp);
+	if (lp.p != NULL)
+		login_params_free(&lp);
 }
 
 static void server_read_cb(struct io *io, void *arg)

@@ -1,6 +1,8 @@
 /* Pooling as libpq clients see it: the three pool modes, sharing and resetting
  * servers, waiting for a full pool, query_wait_timeout, the reserve pool,
- * parameter sync between clients that share a server, and cancel requests. */
+ * parameter sync between clients that share a server, cancel requests, and
+ * requests that arrive pipelined or split across reads. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +335,132 @@ START_TEST(cancel_with_an_unknown_key_is_ignored)
 }
 END_TEST
 
+/* A simple Query message for sql, into buf; returns its length. */
+static size_t put_query(uint8_t *buf, const char *sql)
+{
+	size_t n = strlen(sql) + 1;
+
+	buf[0] = 'Q';
+	raw_put_be32(buf + 1, (uint32_t)(4 + n));
+	memcpy(buf + 5, sql, n);
+	return 5 + n;
+}
+
+/* Reads replies until want ReadyForQuery messages have come, appending the
+ * first column of each DataRow to got (comma-separated). */
+static void read_answers(int fd, int want, char *got, size_t size)
+{
+	static uint8_t buf[65536];
+	size_t have = 0, off = 0;
+	int rfq = 0;
+
+	got[0] = '\0';
+	while (rfq < want) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		while (have - off >= 5 && have - off >= 1 + raw_get_be32(buf + off + 1)) {
+			const uint8_t *m = buf + off;
+			uint32_t len = raw_get_be32(m + 1);
+
+			if (m[0] == 'E') {
+				struct raw_error err;
+
+				ck_assert(raw_find_error(m, 1 + len, false, &err));
+				ck_abort_msg("ErrorResponse %s: %s", err.sqlstate, err.message);
+			}
+			if (m[0] == 'Z')
+				rfq++;
+			if (m[0] == 'D' && len >= 10) {
+				uint32_t vlen = raw_get_be32(m + 7);
+
+				snprintf(got + strlen(got), size - strlen(got), "%s%.*s",
+				         got[0] ? "," : "", (int)vlen, (const char *)m + 11);
+			}
+			off += 1 + len;
+		}
+		if (rfq >= want)
+			break;
+		memmove(buf, buf + off, have - off);
+		have -= off;
+		off = 0;
+		ck_assert_msg(poll(&pfd, 1, FW_WAIT_MS) == 1, "no answer (got \"%s\" so far)", got);
+		n = read(fd, buf + have, sizeof(buf) - have);
+		ck_assert_msg(n > 0, "connection closed (got \"%s\" so far)", got);
+		have += (size_t)n;
+	}
+}
+
+/* Sends bytes in separate writes; the pause between them only makes separate
+ * reads on the pooler's side likely: the answers must be right either way. */
+static void send_pieces(int fd, const uint8_t *bytes, const size_t *cuts, size_t n_cuts, size_t len)
+{
+	size_t from = 0;
+
+	for (size_t i = 0; i <= n_cuts; i++) {
+		size_t to = i < n_cuts ? cuts[i] : len;
+
+		ck_assert(raw_send(fd, bytes + from, to - from));
+		if (i < n_cuts)
+			usleep(50 * 1000);
+		from = to;
+	}
+}
+
+/* Requests forwarded from where they were read (whole, pipelined, split
+ * across reads, or a whole one with the start of the next behind it) reach
+ * the one shared server intact and in order, between another client's
+ * transactions. */
+START_TEST(transaction_mode_forwards_pipelined_and_split_queries_in_order)
+{
+	uint8_t q[512];
+	char got[8192];
+	size_t n, a;
+	struct fw fw;
+	PGconn *other;
+	int fd;
+
+	fw_start(&fw, "pool_mode = transaction\nauth_type = trust\n", ONE_SERVER_DB, NULL, NULL);
+	fd = raw_login_trust(&fw, FW_SUPERUSER, FW_TESTDB);
+	other = fw_connect_ok(&fw, FW_AS_SUPER);
+
+	/* two queries in one write */
+	n = put_query(q, "SELECT 1");
+	n += put_query(q + n, "SELECT 2");
+	ck_assert(raw_send(fd, q, n));
+	read_answers(fd, 2, got, sizeof(got));
+	ck_assert_str_eq(got, "1,2");
+	ck_assert_int_eq(query_ll(other, "SELECT 10"), 10);
+
+	/* one query in three pieces, cut inside the header and the text */
+	n = put_query(q, "SELECT 3");
+	send_pieces(fd, q, (const size_t[]){3, 8}, 2, n);
+	read_answers(fd, 1, got, sizeof(got));
+	ck_assert_str_eq(got, "3");
+	ck_assert_int_eq(query_ll(other, "SELECT 11"), 11);
+
+	/* a whole query with the start of the next behind it */
+	a = put_query(q, "SELECT 4");
+	n = a + put_query(q + a, "SELECT 5");
+	send_pieces(fd, q, (const size_t[]){a + 7}, 1, n);
+	read_answers(fd, 2, got, sizeof(got));
+	ck_assert_str_eq(got, "4,5");
+	ck_assert_int_eq(query_ll(other, "SELECT 12"), 12);
+
+	/* a reply larger than one small read, then a small one */
+	n = put_query(q, "SELECT repeat('x', 5000)");
+	n += put_query(q + n, "SELECT 6");
+	ck_assert(raw_send(fd, q, n));
+	read_answers(fd, 2, got, sizeof(got));
+	ck_assert_int_eq(strlen(got), 5000 + 2);
+	ck_assert_str_eq(got + 5000, ",6");
+
+	close(fd);
+	PQfinish(other);
+	fw_stop(&fw);
+}
+END_TEST
+
 Suite *pooling_suite(void)
 {
 	Suite *s = suite_create("pooling");
@@ -352,6 +480,7 @@ Suite *pooling_suite(void)
 	tcase_add_test(tc, each_client_sees_its_own_parameters_on_a_shared_server);
 	tcase_add_test(tc, cancel_request_stops_a_running_query_with_57014);
 	tcase_add_test(tc, cancel_with_an_unknown_key_is_ignored);
+	tcase_add_test(tc, transaction_mode_forwards_pipelined_and_split_queries_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

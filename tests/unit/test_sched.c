@@ -821,6 +821,50 @@ START_TEST(long_keys_are_cut_and_share_a_flow)
 }
 END_TEST
 
+/* Requests that repeat the last key find its flow without a table lookup:
+ * the answer must be the flow the table would give, also for keys that
+ * differ only past the cut or only by length, and never a forgotten flow. */
+START_TEST(repeated_keys_find_the_same_flow_as_the_table)
+{
+	struct sched_queue q;
+	struct client c[6];
+	char k1[100], k2[100];
+	struct sched_flow *abc;
+
+	memset(k1, 'k', sizeof(k1) - 1);
+	k1[sizeof(k1) - 1] = '\0';
+	memcpy(k2, k1, sizeof(k2));
+	k2[SCHED_KEY_MAX + 5] = 'z'; /* past the cut: the same flow */
+	sched_init(&q, false, 0, 0);
+	clients_init(c, 6);
+	ck_assert(sched_acquire(&q, &c[0].e, "abc", 1, 0));
+	ck_assert(sched_acquire(&q, &c[1].e, "abc", 3, 0));
+	abc = c[0].e.flow;
+	ck_assert_ptr_eq(c[1].e.flow, abc);
+	ck_assert_uint_eq(abc->weight, 3);
+	ck_assert_uint_eq(abc->served, 2);
+	ck_assert(sched_acquire(&q, &c[2].e, "ab", 1, 0)); /* a prefix of the last key */
+	ck_assert_ptr_ne(c[2].e.flow, abc);
+	ck_assert(sched_acquire(&q, &c[3].e, "abcd", 1, 0)); /* the last key is its prefix */
+	ck_assert_ptr_ne(c[3].e.flow, abc);
+	ck_assert_ptr_ne(c[3].e.flow, c[2].e.flow);
+	ck_assert(sched_acquire(&q, &c[4].e, k1, 1, 0));
+	ck_assert(sched_acquire(&q, &c[5].e, k2, 1, 0));
+	ck_assert_ptr_eq(c[5].e.flow, c[4].e.flow);
+	ck_assert_uint_eq(q.n_flows, 4);
+	for (int i = 0; i < 6; i++)
+		sched_release(&q, &c[i].e, 10, 100);
+	/* Forgotten, then asked for again: a new flow (ASan sees a stale one). */
+	sched_forget_idle(&q, 2000, 1000);
+	ck_assert_uint_eq(q.n_flows, 0);
+	ck_assert(sched_acquire(&q, &c[0].e, k2, 1, 2000));
+	ck_assert_uint_eq(c[0].e.flow->served, 1);
+	ck_assert_uint_eq(q.n_flows, 1);
+	sched_release(&q, &c[0].e, 10, 2100);
+	sched_free(&q);
+}
+END_TEST
+
 START_TEST(acquire_and_release_account_server_time_and_virtual_time)
 {
 	struct sched_queue q;
@@ -1152,6 +1196,7 @@ Suite *sched_suite(void)
 	tcase_add_test(books, period_histograms_restart_and_total_ones_keep_counting);
 	tcase_add_test(books, keys_beyond_max_flows_share_the_overflow_flow);
 	tcase_add_test(books, long_keys_are_cut_and_share_a_flow);
+	tcase_add_test(books, repeated_keys_find_the_same_flow_as_the_table);
 	tcase_add_test(books, acquire_and_release_account_server_time_and_virtual_time);
 	tcase_add_test(books, virtual_time_never_goes_below_zero_on_refund);
 	tcase_add_test(books, random_operations_keep_every_invariant);
