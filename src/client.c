@@ -1070,11 +1070,10 @@ static void process_idle(struct client *c)
 				return;
 			continue;
 		}
+		/* Reads stay on while it waits: a client that gives up is seen at
+		 * once, and a wait costs no epoll_ctl to stop and resume reading.
+		 * What it sends meanwhile is kept, up to BACKLOG_HIGH_BYTES. */
 		pool_request(c);
-		/* Reads stop while it waits (turned off only now: most requests
-		 * get a server at once, and their reads stay on). */
-		if (c->state == CL_WAITING)
-			io_read_off(c->io);
 		return;
 	}
 }
@@ -1096,7 +1095,10 @@ void client_process(struct client *c)
 			            "unexpected message during authentication");
 		break;
 	case CL_LOGIN:
+		break;
 	case CL_WAITING:
+		if (io_input_length(c->io) > BACKLOG_HIGH_BYTES)
+			io_read_off(c->io); /* on again when it gets a server */
 		break;
 	case CL_IDLE:
 		if (c->is_console)

@@ -176,6 +176,64 @@ START_TEST(full_pool_queues_second_client_until_first_commits)
 }
 END_TEST
 
+/* One pipelined extended-protocol query with its Sync. */
+static void send_pipelined(PGconn *c, const char *sql)
+{
+	ck_assert(PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0));
+	ck_assert(PQpipelineSync(c));
+	ck_assert_int_eq(PQflush(c), 0);
+}
+
+static void expect_pipelined(PGconn *c, const char *want)
+{
+	PGresult *res = PQgetResult(c);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+	ck_assert_ptr_null(PQgetResult(c));
+	res = PQgetResult(c);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_PIPELINE_SYNC);
+	PQclear(res);
+}
+
+START_TEST(waiting_clients_are_read_a_leaver_is_forgotten_and_more_input_is_kept)
+{
+	struct fw fw;
+	PGconn *a, *b, *c;
+
+	fw_start(&fw, "pool_mode = transaction\n", ONE_SERVER_DB, NULL, NULL);
+	a = fw_connect_ok(&fw, FW_AS_SUPER);
+	b = fw_connect_ok(&fw, FW_AS_SUPER);
+	c = fw_connect_ok(&fw, FW_AS_SUPER);
+	PQclear(exec_ok(a, "BEGIN"));
+	ck_assert_int_eq(query_ll(a, "SELECT 1"), 1);
+	/* A waiting client that hangs up leaves the queue while the server
+	 * is still busy, not when it would have had its turn. */
+	ck_assert(PQsendQuery(b, "SELECT 2"));
+	ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 1));
+	PQfinish(b);
+	ck_assert_msg(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 0),
+	              "a client that left while waiting still waits");
+	/* What a waiting client sends meanwhile is kept and forwarded, in order. */
+	ck_assert(PQenterPipelineMode(c));
+	send_pipelined(c, "SELECT 3");
+	ck_assert(wait_pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "cl_waiting", 1));
+	send_pipelined(c, "SELECT 4");
+	send_pipelined(c, "SELECT 5");
+	ck_assert_int_eq(pool_stat(&fw, FW_TESTDB, FW_SUPERUSER, "sv_active"), 1);
+	PQclear(exec_ok(a, "COMMIT"));
+	expect_pipelined(c, "3");
+	expect_pipelined(c, "4");
+	expect_pipelined(c, "5");
+	ck_assert(PQexitPipelineMode(c));
+	ck_assert_int_eq(query_ll(c, "SELECT 6"), 6);
+	PQfinish(a);
+	PQfinish(c);
+	fw_stop(&fw);
+}
+END_TEST
+
 START_TEST(waiting_past_query_wait_timeout_gets_08P01_query_wait_timeout)
 {
 	struct fw fw;
@@ -481,6 +539,7 @@ Suite *pooling_suite(void)
 	tcase_add_test(tc, cancel_request_stops_a_running_query_with_57014);
 	tcase_add_test(tc, cancel_with_an_unknown_key_is_ignored);
 	tcase_add_test(tc, transaction_mode_forwards_pipelined_and_split_queries_in_order);
+	tcase_add_test(tc, waiting_clients_are_read_a_leaver_is_forgotten_and_more_input_is_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
