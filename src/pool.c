@@ -330,7 +330,7 @@ static uint32_t fair_weight_of(const struct client *c, const char *key)
 void pool_request(struct client *c)
 {
 	struct pool *pool = c->pool;
-	struct server *sv;
+	struct server *sv = NULL;
 	char buf[64];
 	const char *key = pool_fair_key(c, buf, sizeof(buf));
 	uint32_t weight = fair_weight_of(c, key);
@@ -343,16 +343,10 @@ void pool_request(struct client *c)
 		/* The server kept for this client's flow (see keep_for_flow). */
 		sv = pool->kept;
 		pool_end_keep(pool, true);
-		if (!sched_acquire(&pool->waitq, &c->wait, key, weight, c->fw->now_us)) {
-			pool_server_idle(sv);
-			client_fail(c, "08P01", "out of memory");
-			return;
-		}
-		pool_link(c, sv);
-		return;
+	} else if (!pool_is_paused(pool) && sched_count(&pool->waitq) == 0) {
+		sv = take_idle(pool);
 	}
-	if (!pool_is_paused(pool) && sched_count(&pool->waitq) == 0 &&
-	    (sv = take_idle(pool)) != NULL) {
+	if (sv != NULL) {
 		if (!sched_acquire(&pool->waitq, &c->wait, key, weight, c->fw->now_us)) {
 			pool_server_idle(sv);
 			client_fail(c, "08P01", "out of memory");
