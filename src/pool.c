@@ -485,17 +485,14 @@ static bool keep_for_flow(struct pool *pool, struct server *sv)
 
 	if (pool->kept != NULL || cfg->fair_anticipation_us <= 0 || pool_is_paused(pool))
 		return false;
-	if (pool->keep_timer == NULL) {
-		pool->keep_timer = evtimer_new(pool->fw->base, keep_timer_cb, pool);
-		if (pool->keep_timer == NULL)
-			return false;
-	}
 	us = sched_anticipate(&pool->waitq, pool->fw->now_us, (uint64_t)cfg->fair_anticipation_us);
 	if (us == 0)
 		return false;
+	if (pool->keep_timer == NULL) /* made on first use: most pools never keep */
+		pool->keep_timer = evtimer_new(pool->fw->base, keep_timer_cb, pool);
 	tv.tv_sec = (time_t)(us / USEC);
 	tv.tv_usec = (suseconds_t)(us % USEC);
-	if (evtimer_add(pool->keep_timer, &tv) != 0) {
+	if (pool->keep_timer == NULL || evtimer_add(pool->keep_timer, &tv) != 0) {
 		sched_antic_end(&pool->waitq, false);
 		return false;
 	}
