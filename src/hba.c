@@ -733,20 +733,30 @@ struct hba *hba_parse(const char *buf, size_t len, const char *name, const struc
 	return hba;
 }
 
+/* Reads setting's file (auth_hba_file, auth_ident_file); false after
+ * reporting why it could not. */
+static bool read_or_report(const char *setting, const char *path, char **buf, size_t *len,
+                           config_report_fn report, void *arg)
+{
+	char msg[600];
+
+	if (util_read_file(path, buf, len))
+		return true;
+	snprintf(msg, sizeof(msg), "could not read %s %s: %s", setting, path, strerror(errno));
+	if (report != NULL)
+		report(arg, true, msg);
+	return false;
+}
+
 struct hba *hba_load(const char *path, const struct ident *ident, config_report_fn report,
                      void *arg)
 {
-	char *buf, msg[600];
+	char *buf;
 	size_t len;
 	struct hba *hba;
 
-	if (!util_read_file(path, &buf, &len)) {
-		snprintf(msg, sizeof(msg), "could not read auth_hba_file %s: %s", path,
-		         strerror(errno));
-		if (report != NULL)
-			report(arg, true, msg);
+	if (!read_or_report("auth_hba_file", path, &buf, &len, report, arg))
 		return NULL;
-	}
 	hba = hba_parse(buf, len, path, ident, report, arg);
 	free(buf);
 	return hba;
@@ -1008,17 +1018,12 @@ struct ident *ident_parse(const char *buf, size_t len, const char *name, config_
 
 struct ident *ident_load(const char *path, config_report_fn report, void *arg)
 {
-	char *buf, msg[600];
+	char *buf;
 	size_t len;
 	struct ident *id;
 
-	if (!util_read_file(path, &buf, &len)) {
-		snprintf(msg, sizeof(msg), "could not read auth_ident_file %s: %s", path,
-		         strerror(errno));
-		if (report != NULL)
-			report(arg, true, msg);
+	if (!read_or_report("auth_ident_file", path, &buf, &len, report, arg))
 		return NULL;
-	}
 	id = ident_parse(buf, len, path, report, arg);
 	free(buf);
 	return id;
